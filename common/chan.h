@@ -1,0 +1,45 @@
+/* chan.h - master <-> worker messages on a SOCK_SEQPACKET socketpair.
+ * Every message is one fixed-size struct chan_msg; CHAN_NEW_CONN also carries
+ * 1..CHAN_MAX_FDS descriptors via SCM_RIGHTS (arg = how many). Every receive
+ * checks the size, cmsg level/type/length and MSG_CTRUNC, and closes any
+ * descriptor of a message it rejects, so nothing leaks.
+ * SPDX-License-Identifier: MIT */
+#ifndef COMMON_CHAN_H
+#define COMMON_CHAN_H
+
+#include <stdint.h>
+
+#define CHAN_MAX_FDS 16
+
+enum chan_type {
+    CHAN_NEW_CONN = 1,  /* master -> worker: arg fds follow */
+    CHAN_LOAD,          /* worker -> master: arg = conns finished since last report */
+    CHAN_QUIT,          /* master -> worker: drain and exit */
+    CHAN_TERMINATE,     /* master -> worker: exit now */
+    CHAN_REOPEN,        /* master -> worker: reopen log files */
+    CHAN_TYPE_MAX
+};
+
+struct chan_msg {
+    uint32_t type;
+    int32_t  arg;
+};
+
+/* Create a non-blocking, close-on-exec SOCK_SEQPACKET pair. Returns RC_OK and
+ * fills fds[2], or RC_ERR (logged). */
+int chan_open(int fds[2]);
+
+/* Send MSG with NFDS (0..CHAN_MAX_FDS) descriptors. The descriptors stay
+ * owned by the caller either way (close them after RC_OK). Returns RC_OK,
+ * RC_AGAIN when the channel is full, RC_ERR otherwise (logged at ERR unless
+ * the peer is gone: EPIPE/ECONNRESET are logged at INFO). */
+int chan_send(int chan_fd, const struct chan_msg *msg, const int *fds, int nfds);
+
+/* Take one message. On RC_OK *nfds descriptors (0..maxfds) were stored in
+ * fds[] and are owned by the caller. Returns RC_AGAIN when nothing is queued,
+ * RC_DONE on EOF, RC_ERR on a malformed message (logged; any descriptors it
+ * carried are closed). */
+int chan_recv(int chan_fd, struct chan_msg *msg, int *fds, int maxfds,
+              int *nfds);
+
+#endif

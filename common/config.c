@@ -1,0 +1,415 @@
+/* config.c - etc/webserver.conf parser: a table of keys, each with a type
+ * and a range; no I/O beyond reading the file, never exits.
+ * SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "defs.h"
+#include "log.h"
+
+enum config_type { CT_STR, CT_INT, CT_DURATION, CT_SIZE, CT_BOOL,
+                   CT_LEVEL, CT_ADDRESS };
+
+struct config_key {
+    const char      *name;
+    enum config_type type;
+    size_t           offset;
+    size_t           size;      /* CT_STR: buffer size */
+    int64_t          min, max;  /* CT_INT, CT_DURATION (ms), CT_SIZE */
+};
+
+#define KEY(n, t, f, lo, hi) \
+    { #n, t, offsetof(struct config, f), sizeof(((struct config *) 0)->f), lo, hi }
+
+#define DAY_MS  (24LL * 3600 * 1000)
+#define GIB     (1024LL * 1024 * 1024)
+
+static const struct config_key config_keys[] = {
+    KEY(listen_address,         CT_ADDRESS,  listen_address, 0, 0),
+    KEY(port,                   CT_INT,      port, 0, 65535),
+    KEY(port_file,              CT_STR,      port_file, 0, 0),
+    KEY(processes,              CT_INT,      processes, 0, 256),
+    KEY(max_connections,        CT_INT,      max_connections, 1, 1000000),
+    KEY(backlog,                CT_INT,      backlog, 1, 65535),
+    KEY(root,                   CT_STR,      root, 0, 0),
+    KEY(index,                  CT_STR,      index, 0, 0),
+    KEY(keepalive_timeout,      CT_DURATION, keepalive_timeout, 0, DAY_MS),
+    KEY(header_timeout,         CT_DURATION, header_timeout, 1, DAY_MS),
+    KEY(send_timeout,           CT_DURATION, send_timeout, 1, DAY_MS),
+    KEY(max_request_header,     CT_SIZE,     max_request_header, 1024, 1024 * 1024),
+    KEY(max_request_body,       CT_SIZE,     max_request_body, 0, GIB),
+    KEY(max_keepalive_requests, CT_INT,      max_keepalive_requests, 1, INT_MAX),
+    KEY(shutdown_timeout,       CT_DURATION, shutdown_timeout, 0, DAY_MS),
+    KEY(redis_host,             CT_STR,      redis_host, 0, 0),
+    KEY(redis_port,             CT_INT,      redis_port, 1, 65535),
+    KEY(redis_password,         CT_STR,      redis_password, 0, 0),
+    KEY(redis_db,               CT_INT,      redis_db, 0, 1000000),
+    KEY(redis_timeout,          CT_DURATION, redis_timeout, 1, DAY_MS),
+    KEY(redis_reconnect_min,    CT_DURATION, redis_reconnect_min, 1, DAY_MS),
+    KEY(redis_reconnect_max,    CT_DURATION, redis_reconnect_max, 1, DAY_MS),
+    KEY(session_ttl,            CT_DURATION, session_ttl, 1000, 365 * DAY_MS),
+    KEY(error_log,              CT_STR,      error_log, 0, 0),
+    KEY(log_level,              CT_LEVEL,    log_level, 0, 0),
+    KEY(access_log,             CT_STR,      access_log, 0, 0),
+    KEY(pid_file,               CT_STR,      pid_file, 0, 0),
+    KEY(daemon,                 CT_BOOL,     daemon, 0, 0),
+};
+
+void
+config_defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    strcpy(cfg->listen_address, "127.0.0.1");
+    cfg->port = 8080;
+    cfg->processes = 0;
+    cfg->max_connections = 10000;
+    cfg->backlog = 4096;
+    strcpy(cfg->root, "html");
+    strcpy(cfg->index, "index.html");
+    cfg->keepalive_timeout = 15 * 1000;
+    cfg->header_timeout = 10 * 1000;
+    cfg->send_timeout = 30 * 1000;
+    cfg->max_request_header = 8 * 1024;
+    cfg->max_request_body = 1024 * 1024;
+    cfg->max_keepalive_requests = 10000;
+    cfg->shutdown_timeout = 30 * 1000;
+    strcpy(cfg->redis_host, "127.0.0.1");
+    cfg->redis_port = 6379;
+    cfg->redis_db = 0;
+    cfg->redis_timeout = 1000;
+    cfg->redis_reconnect_min = 1000;
+    cfg->redis_reconnect_max = 32 * 1000;
+    cfg->session_ttl = 30 * 60 * 1000;
+    strcpy(cfg->error_log, "stderr");
+    cfg->log_level = LOG_NOTICE;
+    strcpy(cfg->access_log, "off");
+    cfg->daemon = false;
+}
+
+/* Split S into a decimal number and a unit suffix. */
+static int
+config_split_number(const char *s, uint64_t *num, const char **unit)
+{
+    uint64_t v = 0;
+    const char *p = s;
+
+    if (!isdigit((unsigned char) *p))
+        return RC_ERR;
+    while (isdigit((unsigned char) *p)) {
+        unsigned d = (unsigned) (*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return RC_ERR;
+        v = v * 10 + d;
+        p++;
+    }
+    *num = v;
+    *unit = p;
+    return RC_OK;
+}
+
+int
+config_parse_duration(const char *s, int64_t *ms)
+{
+    uint64_t v, mul;
+    const char *unit;
+
+    if (config_split_number(s, &v, &unit) != RC_OK)
+        return RC_ERR;
+    if (strcmp(unit, "ms") == 0)
+        mul = 1;
+    else if (*unit == '\0' || strcmp(unit, "s") == 0)
+        mul = 1000;
+    else if (strcmp(unit, "m") == 0)
+        mul = 60 * 1000;
+    else if (strcmp(unit, "h") == 0)
+        mul = 3600 * 1000;
+    else if (strcmp(unit, "d") == 0)
+        mul = 24ULL * 3600 * 1000;
+    else
+        return RC_ERR;
+    if (v > (uint64_t) INT64_MAX / mul)
+        return RC_ERR;
+    *ms = (int64_t) (v * mul);
+    return RC_OK;
+}
+
+int
+config_parse_size(const char *s, size_t *bytes)
+{
+    uint64_t v, mul;
+    const char *unit;
+
+    if (config_split_number(s, &v, &unit) != RC_OK)
+        return RC_ERR;
+    if (*unit == '\0')
+        mul = 1;
+    else if (strcasecmp(unit, "k") == 0)
+        mul = 1024;
+    else if (strcasecmp(unit, "m") == 0)
+        mul = 1024 * 1024;
+    else if (strcasecmp(unit, "g") == 0)
+        mul = 1024ULL * 1024 * 1024;
+    else
+        return RC_ERR;
+    if (v > SIZE_MAX / mul)
+        return RC_ERR;
+    *bytes = (size_t) (v * mul);
+    return RC_OK;
+}
+
+static int
+config_parse_bool(const char *s, bool *out)
+{
+    if (strcmp(s, "on") == 0 || strcmp(s, "yes") == 0
+        || strcmp(s, "true") == 0 || strcmp(s, "1") == 0) {
+        *out = true;
+        return RC_OK;
+    }
+    if (strcmp(s, "off") == 0 || strcmp(s, "no") == 0
+        || strcmp(s, "false") == 0 || strcmp(s, "0") == 0) {
+        *out = false;
+        return RC_OK;
+    }
+    return RC_ERR;
+}
+
+int
+config_set(struct config *cfg, const char *key, const char *value,
+           char *err, size_t errlen)
+{
+    const struct config_key *k = NULL;
+    char *field;
+    int64_t d;
+    size_t sz;
+    uint64_t v;
+    const char *unit;
+
+    for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+        if (strcmp(config_keys[i].name, key) == 0) {
+            k = &config_keys[i];
+            break;
+        }
+    }
+    if (k == NULL) {
+        snprintf(err, errlen, "unknown key \"%s\"", key);
+        return RC_ERR;
+    }
+    field = (char *) cfg + k->offset;
+
+    switch (k->type) {
+    case CT_STR:
+        if (strlen(value) >= k->size) {
+            snprintf(err, errlen, "value of \"%s\" is too long (max %zu)",
+                     key, k->size - 1);
+            return RC_ERR;
+        }
+        if ((strcmp(key, "root") == 0 || strcmp(key, "index") == 0)
+            && value[0] == '\0') {
+            snprintf(err, errlen, "\"%s\" must not be empty", key);
+            return RC_ERR;
+        }
+        if (strcmp(key, "index") == 0 && strchr(value, '/') != NULL) {
+            snprintf(err, errlen, "\"index\" must be a file name, not a path");
+            return RC_ERR;
+        }
+        strcpy(field, value);
+        return RC_OK;
+
+    case CT_ADDRESS: {
+        unsigned char tmp[sizeof(struct in6_addr)];
+        if (strlen(value) >= k->size
+            || (inet_pton(AF_INET, value, tmp) != 1
+                && inet_pton(AF_INET6, value, tmp) != 1)) {
+            snprintf(err, errlen, "\"%s\" is not an IPv4 or IPv6 address",
+                     value);
+            return RC_ERR;
+        }
+        strcpy(field, value);
+        return RC_OK;
+    }
+
+    case CT_INT:
+        if (config_split_number(value, &v, &unit) != RC_OK || *unit != '\0'
+            || v < (uint64_t) k->min || v > (uint64_t) k->max) {
+            snprintf(err, errlen, "\"%s\" needs an integer from %" PRId64
+                     " to %" PRId64 ", not \"%s\"", key, k->min, k->max, value);
+            return RC_ERR;
+        }
+        *(int *) field = (int) v;
+        return RC_OK;
+
+    case CT_DURATION:
+        if (config_parse_duration(value, &d) != RC_OK) {
+            snprintf(err, errlen, "\"%s\" needs a duration like 500ms, 15s, "
+                     "30m or 1h, not \"%s\"", key, value);
+            return RC_ERR;
+        }
+        if (d < k->min || d > k->max) {
+            snprintf(err, errlen, "\"%s\" must be from %" PRId64 "ms to %"
+                     PRId64 "ms", key, k->min, k->max);
+            return RC_ERR;
+        }
+        *(int64_t *) field = d;
+        return RC_OK;
+
+    case CT_SIZE:
+        if (config_parse_size(value, &sz) != RC_OK) {
+            snprintf(err, errlen, "\"%s\" needs a size like 512, 8k or 1m, "
+                     "not \"%s\"", key, value);
+            return RC_ERR;
+        }
+        if ((int64_t) sz < k->min || (int64_t) sz > k->max) {
+            snprintf(err, errlen, "\"%s\" must be from %" PRId64 " to %"
+                     PRId64 " bytes", key, k->min, k->max);
+            return RC_ERR;
+        }
+        *(size_t *) field = sz;
+        return RC_OK;
+
+    case CT_BOOL:
+        if (config_parse_bool(value, (bool *) field) != RC_OK) {
+            snprintf(err, errlen, "\"%s\" needs on or off, not \"%s\"",
+                     key, value);
+            return RC_ERR;
+        }
+        return RC_OK;
+
+    case CT_LEVEL: {
+        int level = log_level_parse(value);
+        if (level < 0) {
+            snprintf(err, errlen, "\"%s\" needs one of crit, err, warn, "
+                     "notice, info, debug, not \"%s\"", key, value);
+            return RC_ERR;
+        }
+        *(int *) field = level;
+        return RC_OK;
+    }
+    }
+    snprintf(err, errlen, "internal error on \"%s\"", key);
+    return RC_ERR;
+}
+
+static char *
+config_trim(char *s)
+{
+    char *end;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'
+                       || end[-1] == '\n'))
+        *--end = '\0';
+    return s;
+}
+
+/* Parse one line in place. Returns RC_OK (setting applied or nothing on the
+ * line) or RC_ERR with a message in ERR. */
+static int
+config_line(struct config *cfg, char *line, char *err, size_t errlen)
+{
+    char *key, *value, *eq, *p;
+    bool quoted = false;
+
+    /* a comment starts at '#' at the start of the line or after a blank */
+    for (p = line; *p != '\0'; p++) {
+        if (*p == '"')
+            quoted = !quoted;
+        if (*p == '#' && !quoted && (p == line || p[-1] == ' ' || p[-1] == '\t')) {
+            *p = '\0';
+            break;
+        }
+    }
+    key = config_trim(line);
+    if (*key == '\0')
+        return RC_OK;
+
+    eq = strchr(key, '=');
+    if (eq == NULL) {
+        snprintf(err, errlen, "expected \"key = value\"");
+        return RC_ERR;
+    }
+    *eq = '\0';
+    key = config_trim(key);
+    value = config_trim(eq + 1);
+    if (*key == '\0') {
+        snprintf(err, errlen, "missing key before '='");
+        return RC_ERR;
+    }
+    for (p = key; *p; p++) {
+        if (!(islower((unsigned char) *p) || *p == '_' || isdigit((unsigned char) *p))) {
+            snprintf(err, errlen, "bad key \"%s\"", key);
+            return RC_ERR;
+        }
+    }
+    if (value[0] == '"') {
+        size_t n = strlen(value);
+        if (n < 2 || value[n - 1] != '"') {
+            snprintf(err, errlen, "unterminated quoted value");
+            return RC_ERR;
+        }
+        value[n - 1] = '\0';
+        value++;
+    } else if (*value == '\0') {
+        snprintf(err, errlen, "missing value for \"%s\"", key);
+        return RC_ERR;
+    }
+    return config_set(cfg, key, value, err, errlen);
+}
+
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+    char line[4096], msg[CONFIG_ERR_MAX];
+    unsigned lineno = 0;
+    FILE *f;
+
+    f = fopen(path, "re");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+        return RC_ERR;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        lineno++;
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+            fclose(f);
+            return RC_ERR;
+        }
+        if (config_line(cfg, line, msg, sizeof(msg)) != RC_OK) {
+            snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
+            fclose(f);
+            return RC_ERR;
+        }
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s:%u: read error", path, lineno);
+        fclose(f);
+        return RC_ERR;
+    }
+    fclose(f);
+    return RC_OK;
+}
+
+int
+config_check(const struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->redis_reconnect_min > cfg->redis_reconnect_max) {
+        snprintf(err, errlen, "redis_reconnect_min is larger than "
+                 "redis_reconnect_max");
+        return RC_ERR;
+    }
+    if (cfg->max_request_header < 1024) {
+        snprintf(err, errlen, "max_request_header must be at least 1k");
+        return RC_ERR;
+    }
+    return RC_OK;
+}

@@ -1,0 +1,77 @@
+/* config.h - etc/webserver.conf parser.
+ * "key = value" lines, '#' comments, durations (500ms, 15s, 30m, 1h; a bare
+ * number is seconds) and sizes (512, 8k, 1m, 1g). Unknown keys and bad values
+ * are errors reported as "FILE:LINE: message". A struct config is a plain
+ * value (no pointers): copy it freely, nothing to free. The parser never
+ * exits and never logs; callers decide.
+ * SPDX-License-Identifier: MIT */
+#ifndef COMMON_CONFIG_H
+#define COMMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_PATH_MAX 1024
+#define CONFIG_ERR_MAX  (CONFIG_PATH_MAX + 256)
+
+struct config {
+    char     listen_address[64];
+    int      port;                      /* 0: ephemeral */
+    char     port_file[CONFIG_PATH_MAX];
+    int      processes;                 /* 0: one per CPU */
+    int      max_connections;           /* per worker */
+    int      backlog;
+    char     root[CONFIG_PATH_MAX];
+    char     index[256];
+
+    /* durations, in milliseconds */
+    int64_t  keepalive_timeout;
+    int64_t  header_timeout;
+    int64_t  send_timeout;
+    int64_t  shutdown_timeout;
+
+    size_t   max_request_header;
+    size_t   max_request_body;
+    int      max_keepalive_requests;
+
+    char     redis_host[CONFIG_PATH_MAX];   /* host, or "unix:/path" */
+    int      redis_port;
+    char     redis_password[256];           /* "" = no AUTH */
+    int      redis_db;
+    int64_t  redis_timeout;                 /* ms */
+    int64_t  redis_reconnect_min;           /* ms */
+    int64_t  redis_reconnect_max;           /* ms */
+    int64_t  session_ttl;                   /* ms */
+
+    char     error_log[CONFIG_PATH_MAX];    /* path or "stderr" */
+    int      log_level;                     /* enum log_level */
+    char     access_log[CONFIG_PATH_MAX];   /* path or "off" */
+    char     pid_file[CONFIG_PATH_MAX];     /* "" = none */
+    bool     daemon;
+};
+
+/* Fill CFG with the built-in defaults (the table in README.md). */
+void config_defaults(struct config *cfg);
+
+/* Apply one "key = value" setting. Returns RC_OK, or RC_ERR with a message
+ * (without file:line) in ERR. */
+int config_set(struct config *cfg, const char *key, const char *value,
+               char *err, size_t errlen);
+
+/* Read PATH on top of the current contents of CFG (call config_defaults()
+ * first). Returns RC_OK, or RC_ERR with "PATH:LINE: message" in ERR; CFG may
+ * be partly changed on error, so parse into a scratch copy. */
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+
+/* Cross-field checks after everything is applied (reconnect_min <= max,
+ * ...). Returns RC_OK or RC_ERR with a message in ERR. */
+int config_check(const struct config *cfg, char *err, size_t errlen);
+
+/* "15s" -> 15000. Returns RC_OK or RC_ERR. */
+int config_parse_duration(const char *s, int64_t *ms);
+
+/* "8k" -> 8192. Returns RC_OK or RC_ERR. */
+int config_parse_size(const char *s, size_t *bytes);
+
+#endif

@@ -1,0 +1,152 @@
+/* net.c - listen socket and accept helpers (anet-like).
+ * SPDX-License-Identifier: MIT */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "defs.h"
+#include "log.h"
+
+int
+net_set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        log_errno(LOG_ERR, errno, "fcntl(O_NONBLOCK) failed on fd %d", fd);
+        return RC_ERR;
+    }
+    return RC_OK;
+}
+
+int
+net_set_cloexec(int fd)
+{
+    int fl = fcntl(fd, F_GETFD);
+
+    if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
+        log_errno(LOG_ERR, errno, "fcntl(FD_CLOEXEC) failed on fd %d", fd);
+        return RC_ERR;
+    }
+    return RC_OK;
+}
+
+int
+net_listen(const char *address, int port, int backlog, int *bound_port)
+{
+    struct sockaddr_storage ss;
+    struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ss;
+    socklen_t len;
+    int fd, on = 1;
+
+    memset(&ss, 0, sizeof(ss));
+    if (inet_pton(AF_INET, address, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t) port);
+        len = sizeof(*sin);
+    } else if (inet_pton(AF_INET6, address, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t) port);
+        len = sizeof(*sin6);
+    } else {
+        log_msg(LOG_CRIT, "\"%s\" is not an IPv4 or IPv6 address", address);
+        return RC_ERR;
+    }
+
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        log_errno(LOG_CRIT, errno, "socket() failed");
+        return RC_ERR;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
+        log_errno(LOG_WARN, errno, "setsockopt(SO_REUSEADDR) failed");
+    if (ss.ss_family == AF_INET6
+        && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0)
+        log_errno(LOG_WARN, errno, "setsockopt(IPV6_V6ONLY) failed");
+
+    if (bind(fd, (struct sockaddr *) &ss, len) < 0) {
+        log_errno(LOG_CRIT, errno, "bind() to %s port %d failed", address, port);
+        close(fd);
+        return RC_ERR;
+    }
+    if (listen(fd, backlog) < 0) {
+        log_errno(LOG_CRIT, errno, "listen() on %s port %d failed", address, port);
+        close(fd);
+        return RC_ERR;
+    }
+    if (bound_port != NULL) {
+        len = sizeof(ss);
+        if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0) {
+            log_errno(LOG_CRIT, errno, "getsockname() failed");
+            close(fd);
+            return RC_ERR;
+        }
+        *bound_port = ntohs(ss.ss_family == AF_INET ? sin->sin_port
+                                                    : sin6->sin6_port);
+    }
+    return fd;
+}
+
+int
+net_accept(int lfd)
+{
+    int fd;
+
+    for (;;) {
+        fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0)
+            return fd;
+        switch (errno) {
+        case EINTR:
+            continue;
+        case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+        case EWOULDBLOCK:
+#endif
+            return RC_AGAIN;
+        case ECONNABORTED:
+        case EPROTO:
+        case EPERM:
+        case ENETDOWN:
+        case ENOPROTOOPT:
+        case EHOSTDOWN:
+        case ENONET:
+        case EHOSTUNREACH:
+        case EOPNOTSUPP:
+        case ENETUNREACH:
+            /* the client went away or was filtered; try the next one */
+            continue;
+        default:
+            return RC_ERR;
+        }
+    }
+}
+
+void
+net_peer_name(int fd, char *buf, unsigned len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    const void *addr;
+
+    if (getpeername(fd, (struct sockaddr *) &ss, &sl) < 0)
+        goto unknown;
+    if (ss.ss_family == AF_INET)
+        addr = &((struct sockaddr_in *) &ss)->sin_addr;
+    else if (ss.ss_family == AF_INET6)
+        addr = &((struct sockaddr_in6 *) &ss)->sin6_addr;
+    else
+        goto unknown;
+    if (inet_ntop(ss.ss_family, addr, buf, len) != NULL)
+        return;
+unknown:
+    snprintf(buf, len, "-");
+}

@@ -1,0 +1,24 @@
+/* net.h - socket helpers: listen socket, flags, accept wrapper.
+ * SPDX-License-Identifier: MIT */
+#ifndef COMMON_NET_H
+#define COMMON_NET_H
+
+/* Bind and listen on ADDRESS (IPv4 or IPv6 literal) and PORT (0: ephemeral)
+ * with SO_REUSEADDR, non-blocking and close-on-exec. Stores the bound port in
+ * *bound_port if not NULL. Returns the fd (owned by the caller) or RC_ERR
+ * (logged at CRIT). */
+int net_listen(const char *address, int port, int backlog, int *bound_port);
+
+int net_set_nonblock(int fd);
+int net_set_cloexec(int fd);
+
+/* accept4() with SOCK_NONBLOCK | SOCK_CLOEXEC. Returns the new fd (owned by
+ * the caller), RC_AGAIN when nothing is pending or the error concerns only
+ * that one client (ECONNABORTED, EPROTO, ...), or RC_ERR with errno set for
+ * errors about the process or system (EMFILE, ENFILE, ENOBUFS, ENOMEM). */
+int net_accept(int lfd);
+
+/* Format the peer address of FD ("127.0.0.1", "::1") into BUF; "-" on error. */
+void net_peer_name(int fd, char *buf, unsigned len);
+
+#endif

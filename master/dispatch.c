@@ -1,0 +1,209 @@
+/* dispatch.c - the master's accept loop: accept until EAGAIN, choose the
+ * least-loaded worker for each connection and pass the fds over its channel,
+ * up to CHAN_MAX_FDS per message. Master only; never blocks, never reads a
+ * request byte. After accept the master owns an fd; once chan_send()
+ * succeeds it closes its copy, and when no worker can take it, it answers
+ * 503 itself and closes (memcached's rule: the sender closes on failure).
+ * SPDX-License-Identifier: MIT */
+#include "dispatch.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <event2/event.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "clock.h"
+#include "defs.h"
+#include "log.h"
+#include "net.h"
+
+/* Accepts per readiness callback; the loop also stops at EAGAIN. */
+#define DISPATCH_ACCEPT_MAX  512
+/* How long accepting pauses after EMFILE/ENFILE, so we do not spin. */
+#define DISPATCH_PAUSE_MS    100
+
+struct dispatch_batch {
+    int fds[CHAN_MAX_FDS];
+    int n;
+};
+
+static struct {
+    struct event_base *base;
+    int                lfd;
+    struct event      *lev;
+    struct event      *resume;
+    size_t             cursor;
+    uint64_t           last_full_log;
+    uint64_t           last_emfile_log;
+    struct dispatch_batch batch[PROC_MAX];
+} D = { .lfd = -1 };
+
+static const char dispatch_503[] =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: text/html; charset=utf-8\r\n"
+    "Content-Length: 57\r\n"
+    "Retry-After: 1\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "<html><body><h1>503 Service Unavailable</h1></body></html>";
+
+/* No worker can take FD: answer 503 without reading and close it. */
+static void
+dispatch_refuse(int fd)
+{
+    uint64_t now = clock_update();
+
+    if (now - D.last_full_log >= 1000 || D.last_full_log == 0) {
+        log_msg(LOG_WARN, "every worker is at max_connections or busy; "
+                "answering 503");
+        D.last_full_log = now;
+    }
+    /* best effort: the socket buffer of a fresh connection takes this */
+    if (send(fd, dispatch_503, sizeof(dispatch_503) - 1,
+             MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+        /* the client is gone; nothing to do */
+    }
+    close(fd);
+}
+
+static void dispatch_place(int fd);
+
+/* Send the pending fds of slot I. On failure they go to other workers. */
+static void
+dispatch_flush(size_t i)
+{
+    struct dispatch_batch *b = &D.batch[i];
+    struct worker_slot *w = &proc_table[i];
+    struct chan_msg msg = { CHAN_NEW_CONN, b->n };
+    int fds[CHAN_MAX_FDS], n = b->n, rc;
+
+    if (n == 0)
+        return;
+    b->n = 0;
+    memcpy(fds, b->fds, sizeof(int) * (size_t) n);
+
+    rc = chan_send(w->chan_fd, &msg, fds, n);
+    if (rc == RC_OK) {
+        for (int k = 0; k < n; k++)
+            close(fds[k]);
+        return;
+    }
+    /* the worker did not get them: take them back and try the others */
+    w->active -= n;
+    if (rc == RC_AGAIN)
+        w->chan_full = true;
+    else
+        w->alive = false;
+    for (int k = 0; k < n; k++)
+        dispatch_place(fds[k]);
+}
+
+/* Queue FD for the least-loaded worker; a full batch is sent at once. */
+static void
+dispatch_place(int fd)
+{
+    int i = dispatch_pick(proc_table, proc_count, &D.cursor);
+
+    if (i < 0) {
+        dispatch_refuse(fd);
+        return;
+    }
+    proc_table[i].active++;
+    D.batch[i].fds[D.batch[i].n++] = fd;
+    if (D.batch[i].n == CHAN_MAX_FDS)
+        dispatch_flush((size_t) i);
+}
+
+static void
+dispatch_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    UNUSED(fd);
+    UNUSED(what);
+    UNUSED(arg);
+    if (D.lev != NULL)
+        event_add(D.lev, NULL);
+}
+
+static void
+dispatch_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+    int fd, err;
+
+    UNUSED(what);
+    UNUSED(arg);
+    for (int k = 0; k < DISPATCH_ACCEPT_MAX; k++) {
+        fd = net_accept(lfd);
+        if (fd == RC_AGAIN)
+            break;
+        if (fd < 0) {
+            err = errno;
+            if (err == EMFILE || err == ENFILE || err == ENOBUFS
+                || err == ENOMEM) {
+                uint64_t now = clock_update();
+                struct timeval tv = { 0, DISPATCH_PAUSE_MS * 1000 };
+                if (now - D.last_emfile_log >= 60000 || D.last_emfile_log == 0) {
+                    log_errno(LOG_ERR, err, "accept() failed; pausing "
+                              "accepts for %dms", DISPATCH_PAUSE_MS);
+                    D.last_emfile_log = now;
+                }
+                event_del(D.lev);
+                evtimer_add(D.resume, &tv);
+            } else {
+                log_errno(LOG_ERR, err, "accept() failed");
+            }
+            break;
+        }
+        dispatch_place(fd);
+    }
+
+    /* a failed send re-places its fds and excludes that worker, so this
+     * ends after at most one pass per worker */
+    for (bool again = true; again; ) {
+        again = false;
+        for (size_t i = 0; i < proc_count; i++) {
+            if (D.batch[i].n > 0) {
+                dispatch_flush(i);
+                again = true;
+            }
+        }
+    }
+    for (size_t i = 0; i < proc_count; i++)
+        proc_table[i].chan_full = false;
+}
+
+int
+dispatch_start(struct event_base *base, int lfd)
+{
+    D.base = base;
+    D.lfd = lfd;
+    D.lev = event_new(base, lfd, EV_READ | EV_PERSIST, dispatch_accept_cb, NULL);
+    D.resume = evtimer_new(base, dispatch_resume_cb, NULL);
+    if (D.lev == NULL || D.resume == NULL || event_add(D.lev, NULL) < 0) {
+        log_msg(LOG_CRIT, "cannot watch the listen socket");
+        dispatch_stop();
+        return RC_ERR;
+    }
+    return RC_OK;
+}
+
+void
+dispatch_stop(void)
+{
+    if (D.lev != NULL)
+        event_free(D.lev);
+    if (D.resume != NULL)
+        event_free(D.resume);
+    D.lev = D.resume = NULL;
+    if (D.lfd >= 0)
+        close(D.lfd);
+    D.lfd = -1;
+}
+
+int
+dispatch_listen_fd(void)
+{
+    return D.lfd;
+}

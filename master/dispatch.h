@@ -1,0 +1,31 @@
+/* dispatch.h - accept in the master and hand each fd to the least-loaded
+ * worker. Master only.
+ * SPDX-License-Identifier: MIT */
+#ifndef MASTER_DISPATCH_H
+#define MASTER_DISPATCH_H
+
+#include <stddef.h>
+
+#include "proc.h"
+
+/* Pure choice over the load table: the index of the live (alive, pid != 0),
+ * non-draining slot with a channel not marked full, below its max_conns,
+ * with the lowest active count. Ties go round-robin: the scan starts at
+ * *cursor and the first lowest wins; *cursor then moves past the pick.
+ * Returns -1 when no slot can take a connection. O(n), fine below a few
+ * hundred workers. */
+int dispatch_pick(const struct worker_slot *w, size_t n, size_t *cursor);
+
+struct event_base;
+
+/* Accept on LFD (owned by the dispatcher from now on) from BASE's loop and
+ * hand each connection to a worker. Returns RC_OK or RC_ERR (logged). */
+int dispatch_start(struct event_base *base, int lfd);
+
+/* Stop accepting and close the listen socket. Safe to call twice. */
+void dispatch_stop(void);
+
+/* The listen socket, or -1 when stopped. */
+int dispatch_listen_fd(void);
+
+#endif

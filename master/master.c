@@ -1,0 +1,626 @@
+/* master.c - the master process: worker generations, signals, reload,
+ * shutdown. Master only; single-threaded libevent loop. Signals arrive as
+ * libevent callbacks (evsignal); nothing runs inside a raw handler.
+ * A reload that fails (bad config, bind error) keeps everything as it was.
+ * SPDX-License-Identifier: MIT */
+#include "master.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "clock.h"
+#include "defs.h"
+#include "dispatch.h"
+#include "log.h"
+#include "net.h"
+#include "proc.h"
+#include "worker.h"
+
+/* Grace after shutdown_timeout before a draining worker gets SIGKILL. */
+#define MASTER_DRAIN_GRACE_MS  2000
+/* How long TERM/INT waits before SIGKILL (everything gone within 3 s). */
+#define MASTER_TERM_KILL_MS    2000
+/* A slot is respawned at most this often. */
+#define MASTER_RESPAWN_MS      1000
+/* Housekeeping tick while respawns, drains or a stop are pending. */
+#define MASTER_TICK_MS         50
+
+static const int master_signals[] = {
+    SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGCHLD
+};
+
+static struct {
+    struct event_base        *base;
+    const struct master_opts *opts;
+    struct config             cfg;          /* the one in force */
+    unsigned                  generation;
+    int                       next_id;
+    bool                      stopping;     /* QUIT: drain then exit */
+    bool                      terminating;  /* TERM/INT: exit fast */
+    uint64_t                  kill_at;      /* stop escalation deadline */
+    struct event             *sig[ARRAY_SIZE(master_signals)];
+    struct event             *tick;
+    bool                      tick_armed;
+} M;
+
+/* ---- Configuration ---- */
+
+int
+master_config_build(const struct master_opts *o, struct config *cfg,
+                    char *err, size_t errlen)
+{
+    char msg[CONFIG_ERR_MAX], real[PATH_MAX];
+    struct stat st;
+    static const struct { const char *key; size_t off; const char *what; }
+    over[] = {
+        { "listen_address",  offsetof(struct master_opts, address),   "ADDRESS" },
+        { "port",            offsetof(struct master_opts, port),      "PORT" },
+        { "processes",       offsetof(struct master_opts, processes), "PROCESSES" },
+        { "max_connections", offsetof(struct master_opts, max_conns), "MAX_CONNS" },
+        { "root",            offsetof(struct master_opts, root),      "-r" },
+    };
+
+    config_defaults(cfg);
+    if (o->conf_path != NULL
+        && config_load(cfg, o->conf_path, err, errlen) != RC_OK)
+        return RC_ERR;
+
+    for (size_t i = 0; i < ARRAY_SIZE(over); i++) {
+        const char *v = *(const char *const *) ((const char *) o + over[i].off);
+        if (v != NULL && config_set(cfg, over[i].key, v, msg, sizeof(msg)) != RC_OK) {
+            snprintf(err, errlen, "%s: %s", over[i].what, msg);
+            return RC_ERR;
+        }
+    }
+    if (o->daemon)
+        cfg->daemon = true;
+    if (config_check(cfg, msg, sizeof(msg)) != RC_OK) {
+        snprintf(err, errlen, "%s: %s", o->conf_path ? o->conf_path : "config", msg);
+        return RC_ERR;
+    }
+
+    if (realpath(cfg->root, real) == NULL || stat(real, &st) < 0
+        || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "root \"%s\" is not a directory", cfg->root);
+        return RC_ERR;
+    }
+    if (strlen(real) >= sizeof(cfg->root)) {
+        snprintf(err, errlen, "root \"%s\" is too long", real);
+        return RC_ERR;
+    }
+    strcpy(cfg->root, real);
+
+    if (cfg->processes == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->processes = n > 0 ? (int) (n < PROC_MAX / 2 ? n : PROC_MAX / 2) : 1;
+    }
+    return RC_OK;
+}
+
+/* Write the bound port to port_file atomically (tests poll for it). */
+static void
+master_write_port_file(const struct config *cfg, int port)
+{
+    char tmp[CONFIG_PATH_MAX + 16];
+    FILE *f;
+
+    if (cfg->port_file[0] == '\0')
+        return;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", cfg->port_file);
+    f = fopen(tmp, "we");
+    if (f == NULL || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0
+        || rename(tmp, cfg->port_file) < 0)
+        log_errno(LOG_ERR, errno, "cannot write port_file \"%s\"", cfg->port_file);
+}
+
+int
+master_listen(const struct config *cfg)
+{
+    int port, fd;
+
+    fd = net_listen(cfg->listen_address, cfg->port, cfg->backlog, &port);
+    if (fd < 0)
+        return RC_ERR;
+    master_write_port_file(cfg, port);
+    log_msg(LOG_NOTICE, "listening on %s port %d", cfg->listen_address, port);
+    return fd;
+}
+
+/* ---- Workers ---- */
+
+static void master_arm_tick(void);
+
+static void
+master_close_channel(struct worker_slot *w)
+{
+    if (w->chan_ev != NULL)
+        event_free(w->chan_ev);
+    w->chan_ev = NULL;
+    if (w->chan_fd >= 0)
+        close(w->chan_fd);
+    w->chan_fd = -1;
+    w->alive = false;
+}
+
+/* Load reports and EOF from one worker's channel. */
+static void
+master_chan_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker_slot *w = arg;
+    struct chan_msg msg;
+    int fds[CHAN_MAX_FDS], nfds, rc;
+
+    UNUSED(what);
+    for (;;) {
+        rc = chan_recv(fd, &msg, fds, CHAN_MAX_FDS, &nfds);
+        if (rc == RC_AGAIN)
+            return;
+        if (rc != RC_OK) {
+            /* the worker is gone or broken; SIGCHLD does the rest */
+            master_close_channel(w);
+            return;
+        }
+        if (msg.type == CHAN_LOAD && msg.arg >= 0) {
+            w->active -= msg.arg;
+            if (w->active < 0)
+                w->active = 0;
+        } else {
+            log_msg(LOG_WARN, "unexpected message %u from worker %d",
+                    msg.type, w->id);
+        }
+    }
+}
+
+static void
+master_reset_signals_in_child(void)
+{
+    struct sigaction sa;
+    sigset_t all;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    for (size_t i = 0; i < ARRAY_SIZE(master_signals); i++)
+        sigaction(master_signals[i], &sa, NULL);
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+/* Fork a worker into slot W (in use, no process). Returns RC_OK or RC_ERR. */
+static int
+master_spawn(struct worker_slot *w)
+{
+    int fds[2], code;
+    sigset_t all, old;
+    pid_t pid;
+
+    if (chan_open(fds) != RC_OK)
+        return RC_ERR;
+
+    /* block signals so the child cannot run the master's handlers */
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    pid = fork();
+    if (pid < 0) {
+        log_errno(LOG_ERR, errno, "fork() failed");
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        close(fds[0]);
+        close(fds[1]);
+        return RC_ERR;
+    }
+    if (pid == 0) {
+        char tag[32];
+        master_reset_signals_in_child();
+        close(fds[0]);
+        if (dispatch_listen_fd() >= 0)
+            close(dispatch_listen_fd());
+        for (size_t i = 0; i < proc_count; i++) {
+            if (proc_table[i].chan_fd >= 0 && &proc_table[i] != w)
+                close(proc_table[i].chan_fd);
+        }
+        snprintf(tag, sizeof(tag), "worker %d", w->id);
+        log_set_tag(tag);
+        /* the master's event_base is left alone: freeing it here would
+         * touch the epoll instance the master still uses */
+        code = worker_main(&M.cfg, fds[1], w->id);
+        _exit(code);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    close(fds[1]);
+
+    w->pid = pid;
+    w->chan_fd = fds[0];
+    w->alive = true;
+    w->active = 0;
+    w->draining = false;
+    w->chan_full = false;
+    w->respawn_at = 0;
+    w->max_conns = M.cfg.max_connections;
+    w->spawned_at = clock_update();
+    w->chan_ev = event_new(M.base, fds[0], EV_READ | EV_PERSIST, master_chan_cb, w);
+    if (w->chan_ev == NULL || event_add(w->chan_ev, NULL) < 0) {
+        log_msg(LOG_ERR, "cannot watch the channel of worker %d", w->id);
+        master_close_channel(w);
+    }
+    log_msg(LOG_NOTICE, "worker %d started, pid %d, generation %u",
+            w->id, (int) pid, w->generation);
+    return RC_OK;
+}
+
+/* Start a new generation of cfg.processes workers. */
+static int
+master_spawn_generation(void)
+{
+    int started = 0;
+
+    M.generation++;
+    for (int i = 0; i < M.cfg.processes; i++) {
+        struct worker_slot *w = proc_alloc();
+        if (w == NULL) {
+            log_msg(LOG_ERR, "worker table is full");
+            break;
+        }
+        w->id = ++M.next_id;
+        w->generation = M.generation;
+        if (master_spawn(w) != RC_OK) {
+            proc_release(w);
+            continue;
+        }
+        started++;
+    }
+    return started > 0 ? RC_OK : RC_ERR;
+}
+
+static void
+master_tell(struct worker_slot *w, uint32_t type)
+{
+    struct chan_msg msg = { type, 0 };
+
+    if (w->chan_fd >= 0 && chan_send(w->chan_fd, &msg, NULL, 0) != RC_OK)
+        log_msg(LOG_INFO, "cannot send message %u to worker %d", type, w->id);
+}
+
+/* Ask every worker of generations older than GEN to drain and exit. */
+static void
+master_drain_older(unsigned gen)
+{
+    uint64_t now = clock_update();
+
+    for (size_t i = 0; i < proc_count; i++) {
+        struct worker_slot *w = &proc_table[i];
+        if (!w->in_use || w->generation >= gen || w->draining)
+            continue;
+        if (w->pid == 0) {          /* a respawn was pending: cancel it */
+            proc_release(w);
+            continue;
+        }
+        w->draining = true;
+        w->kill_at = now + (uint64_t) M.cfg.shutdown_timeout + MASTER_DRAIN_GRACE_MS;
+        master_tell(w, CHAN_QUIT);
+        log_msg(LOG_NOTICE, "worker %d (pid %d) draining", w->id, (int) w->pid);
+    }
+    master_arm_tick();
+}
+
+static bool
+master_done(void)
+{
+    return (M.stopping || M.terminating) && proc_running() == 0;
+}
+
+static void
+master_reap(void)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        struct worker_slot *w = proc_find(pid);
+        bool cannot_work = WIFEXITED(status) && WEXITSTATUS(status) == 2;
+        bool expected;
+
+        if (w == NULL)
+            continue;
+        expected = w->draining || M.stopping || M.terminating;
+        if (WIFEXITED(status))
+            log_msg(expected && WEXITSTATUS(status) == 0 ? LOG_NOTICE : LOG_ERR,
+                    "worker %d (pid %d) exited with code %d", w->id, (int) pid,
+                    WEXITSTATUS(status));
+        else if (WIFSIGNALED(status))
+            log_msg(expected ? LOG_NOTICE : LOG_ERR,
+                    "worker %d (pid %d) killed by signal %d", w->id, (int) pid,
+                    WTERMSIG(status));
+
+        master_close_channel(w);
+        w->pid = 0;
+        if (expected) {
+            proc_release(w);
+        } else if (cannot_work) {
+            log_msg(LOG_CRIT, "worker %d cannot work (exit code 2); not "
+                    "respawning it", w->id);
+            proc_release(w);
+        } else {
+            uint64_t now = clock_update();
+            uint64_t due = w->spawned_at + MASTER_RESPAWN_MS;
+            w->respawn_at = due > now ? due : now;
+            master_arm_tick();
+        }
+    }
+}
+
+/* Respawns that are due, SIGKILL for overdue drains and stops. */
+static void
+master_housekeeping(void)
+{
+    uint64_t now = clock_update();
+    bool pending = false;
+
+    for (size_t i = 0; i < proc_count; i++) {
+        struct worker_slot *w = &proc_table[i];
+        if (!w->in_use)
+            continue;
+        if (w->pid == 0 && w->respawn_at != 0) {
+            if (M.stopping || M.terminating) {
+                proc_release(w);
+                continue;
+            }
+            if (now >= w->respawn_at) {
+                log_msg(LOG_NOTICE, "respawning worker %d", w->id);
+                if (master_spawn(w) != RC_OK)
+                    w->respawn_at = now + MASTER_RESPAWN_MS;
+            }
+            pending = pending || w->pid == 0;
+        }
+        if (w->pid != 0 && w->draining) {
+            if (now >= w->kill_at) {
+                log_msg(LOG_WARN, "worker %d (pid %d) did not finish draining; "
+                        "killing it", w->id, (int) w->pid);
+                kill(w->pid, SIGKILL);
+                w->kill_at = UINT64_MAX;
+            }
+            pending = true;
+        }
+    }
+    if ((M.stopping || M.terminating) && proc_running() > 0) {
+        if (now >= M.kill_at) {
+            for (size_t i = 0; i < proc_count; i++) {
+                if (proc_table[i].in_use && proc_table[i].pid != 0)
+                    kill(proc_table[i].pid, SIGKILL);
+            }
+            M.kill_at = UINT64_MAX;
+        }
+        pending = true;
+    }
+    if (!pending && M.tick_armed) {
+        evtimer_del(M.tick);
+        M.tick_armed = false;
+    }
+}
+
+static void
+master_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    UNUSED(fd);
+    UNUSED(what);
+    UNUSED(arg);
+    master_housekeeping();
+    if (master_done())
+        event_base_loopbreak(M.base);
+}
+
+static void
+master_arm_tick(void)
+{
+    struct timeval tv = { 0, MASTER_TICK_MS * 1000 };
+
+    if (!M.tick_armed) {
+        event_add(M.tick, &tv);
+        M.tick_armed = true;
+    }
+}
+
+/* ---- Signals ---- */
+
+static void
+master_reload(void)
+{
+    struct config cfg;
+    char err[CONFIG_ERR_MAX];
+    bool rebind;
+    int lfd = -1;
+
+    if (M.stopping || M.terminating)
+        return;
+    log_msg(LOG_NOTICE, "reloading configuration");
+    if (master_config_build(M.opts, &cfg, err, sizeof(err)) != RC_OK) {
+        log_msg(LOG_ERR, "%s; keeping the running configuration", err);
+        return;
+    }
+
+    rebind = strcmp(cfg.listen_address, M.cfg.listen_address) != 0
+             || (cfg.port != M.cfg.port)
+             || cfg.backlog != M.cfg.backlog;
+    if (rebind) {
+        lfd = master_listen(&cfg);
+        if (lfd < 0) {
+            log_msg(LOG_ERR, "cannot listen on %s port %d; keeping the "
+                    "running configuration", cfg.listen_address, cfg.port);
+            return;
+        }
+    }
+    if (strcmp(cfg.error_log, M.cfg.error_log) != 0
+        && log_open(cfg.error_log) != RC_OK) {
+        log_msg(LOG_ERR, "cannot open error_log \"%s\"; keeping the running "
+                "configuration", cfg.error_log);
+        if (lfd >= 0)
+            close(lfd);
+        return;
+    }
+    log_set_level(cfg.log_level);
+
+    M.cfg = cfg;
+    if (rebind) {
+        dispatch_stop();
+        if (dispatch_start(M.base, lfd) != RC_OK)
+            log_msg(LOG_CRIT, "not accepting connections any more");
+    }
+    if (master_spawn_generation() != RC_OK) {
+        log_msg(LOG_ERR, "no worker of the new generation started; the old "
+                "ones keep serving");
+        return;
+    }
+    master_drain_older(M.generation);
+    log_msg(LOG_NOTICE, "reload done: generation %u, %d workers",
+            M.generation, M.cfg.processes);
+}
+
+static void
+master_stop(bool fast)
+{
+    uint64_t now = clock_update();
+
+    if (fast && M.terminating)
+        return;
+    if (!fast && (M.stopping || M.terminating))
+        return;
+    dispatch_stop();
+    if (fast) {
+        M.terminating = true;
+        M.kill_at = now + MASTER_TERM_KILL_MS;
+        log_msg(LOG_NOTICE, "fast shutdown");
+    } else {
+        M.stopping = true;
+        M.kill_at = now + (uint64_t) M.cfg.shutdown_timeout + MASTER_DRAIN_GRACE_MS;
+        log_msg(LOG_NOTICE, "graceful shutdown");
+    }
+    for (size_t i = 0; i < proc_count; i++) {
+        struct worker_slot *w = &proc_table[i];
+        if (!w->in_use || w->pid == 0)
+            continue;
+        if (fast)
+            kill(w->pid, SIGTERM);
+        else if (!w->draining)
+            master_tell(w, CHAN_QUIT);
+        w->draining = true;
+        if (w->kill_at == 0 || w->kill_at > M.kill_at)
+            w->kill_at = M.kill_at;
+    }
+    master_arm_tick();
+}
+
+static void
+master_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    UNUSED(what);
+    UNUSED(arg);
+    switch (sig) {
+    case SIGHUP:
+        master_reload();
+        break;
+    case SIGQUIT:
+        master_stop(false);
+        break;
+    case SIGTERM:
+    case SIGINT:
+        master_stop(true);
+        break;
+    case SIGUSR1:
+        log_msg(LOG_NOTICE, "reopening logs");
+        log_reopen();
+        for (size_t i = 0; i < proc_count; i++) {
+            if (proc_table[i].in_use && proc_table[i].pid != 0)
+                master_tell(&proc_table[i], CHAN_REOPEN);
+        }
+        break;
+    case SIGCHLD:
+        master_reap();
+        master_housekeeping();
+        break;
+    }
+    if (master_done())
+        event_base_loopbreak(M.base);
+}
+
+/* ---- Run ---- */
+
+/* libevent's own messages go to our log. Workers inherit this callback; the
+ * note that a worker's new base took over signal handling from the
+ * master's (inherited, unused) base is expected there, so it is DEBUG. */
+static void
+master_evlog(int severity, const char *msg)
+{
+    int level;
+
+    switch (severity) {
+    case EVENT_LOG_DEBUG: level = LOG_DEBUG; break;
+    case EVENT_LOG_MSG:   level = LOG_INFO; break;
+    case EVENT_LOG_WARN:  level = LOG_WARN; break;
+    default:              level = LOG_ERR; break;
+    }
+    if (strstr(msg, "Added a signal to event base") != NULL)
+        level = LOG_DEBUG;
+    log_msg(level, "libevent: %s", msg);
+}
+
+int
+master_run(const struct master_opts *o, const struct config *cfg, int lfd)
+{
+    struct sigaction sa;
+
+    M.opts = o;
+    M.cfg = *cfg;
+    event_set_log_callback(master_evlog);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    M.base = event_base_new();
+    if (M.base == NULL) {
+        log_msg(LOG_CRIT, "event_base_new() failed");
+        close(lfd);
+        return 2;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(master_signals); i++) {
+        M.sig[i] = evsignal_new(M.base, master_signals[i], master_signal_cb, NULL);
+        if (M.sig[i] == NULL || event_add(M.sig[i], NULL) < 0) {
+            log_msg(LOG_CRIT, "cannot watch signal %d", master_signals[i]);
+            return 2;
+        }
+    }
+    M.tick = evtimer_new(M.base, master_tick_cb, NULL);
+    if (M.tick == NULL)
+        return 2;
+    if (dispatch_start(M.base, lfd) != RC_OK)
+        return 2;
+    clock_update();
+    if (master_spawn_generation() != RC_OK) {
+        log_msg(LOG_CRIT, "no worker could be started");
+        return 2;
+    }
+    log_msg(LOG_NOTICE, "%s/%s started, %d workers", WEBSERVER_NAME,
+            WEBSERVER_VERSION, M.cfg.processes);
+
+    event_base_dispatch(M.base);
+
+    dispatch_stop();
+    for (size_t i = 0; i < ARRAY_SIZE(master_signals); i++)
+        event_free(M.sig[i]);
+    event_free(M.tick);
+    for (size_t i = 0; i < proc_count; i++) {
+        if (proc_table[i].in_use)
+            master_close_channel(&proc_table[i]);
+    }
+    event_base_free(M.base);
+    log_msg(LOG_NOTICE, "exit");
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* master.h - the master process: config building, listen socket, worker
+ * generations, signals, reload and shutdown. Master only; single-threaded
+ * libevent loop; signal handlers only queue libevent callbacks.
+ * SPDX-License-Identifier: MIT */
+#ifndef MASTER_MASTER_H
+#define MASTER_MASTER_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+/* What the command line said; re-applied on every reload so positional
+ * arguments keep overriding the file. Borrowed strings (argv). */
+struct master_opts {
+    const char *conf_path;      /* -c FILE, or NULL for built-in defaults */
+    const char *root;           /* -r DIR, or NULL */
+    const char *address;        /* positional overrides, or NULL */
+    const char *port;
+    const char *processes;
+    const char *max_conns;
+    int         daemon;         /* -d */
+};
+
+/* Defaults, then the file, then the overrides; checks, resolves root to an
+ * absolute directory and processes 0 to the CPU count. Returns RC_OK, or
+ * RC_ERR with "FILE:LINE: message" (or a plain message) in ERR. Never logs. */
+int master_config_build(const struct master_opts *o, struct config *cfg,
+                        char *err, size_t errlen);
+
+/* Bind the configured address; writes port_file if set. Returns the fd
+ * (owned by the caller) or RC_ERR (logged). */
+int master_listen(const struct config *cfg);
+
+/* Run the master on LFD (ownership passes to the master) until a stop
+ * signal and the last worker has exited. Returns the process exit code. */
+int master_run(const struct master_opts *o, const struct config *cfg, int lfd);
+
+#endif

@@ -1,0 +1,651 @@
+/* conn.c - the per-connection state machine. Worker only; single-threaded.
+ * One edge-triggered event per socket (read and write) is registered once,
+ * so serving a keep-alive request costs no epoll_ctl. `readable` and
+ * `writable` remember whether the last edge was used up (EAGAIN or a short
+ * read). Work per wake-up is capped (pipelined requests, bytes written) for
+ * fairness; the rest is resumed with event_active().
+ * SPDX-License-Identifier: MIT */
+#include "conn.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "access_log.h"
+#include "clock.h"
+#include "conn_pool.h"
+#include "defs.h"
+#include "http_response.h"
+#include "log.h"
+#include "router.h"
+#include "worker_ctx.h"
+
+#define CONN_REQS_PER_EVENT   16            /* pipelined requests per wake-up */
+#define CONN_WRITE_BUDGET     (1 << 20)     /* bytes per wake-up */
+#define CONN_SENDFILE_CHUNK   (512 * 1024)
+#define CONN_LINGER_MS        5000          /* at most; header_timeout if less */
+
+const char *const conn_state_name[CONN_NSTATES] = {
+    "READING", "BODY", "PROCESSING", "WAIT_REDIS", "WRITING", "KEEPALIVE",
+    "LINGERING", "CLOSING"
+};
+
+static void conn_event_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_timer_cb(struct timer_node *t);
+
+void
+conn_set_state(struct conn *c, enum conn_state next)
+{
+    if (c->state == CONN_CLOSING && next != CONN_CLOSING)
+        log_msg(LOG_ERR, "fd %d: CLOSING -> %s is not allowed", c->fd,
+                conn_state_name[next]);
+    log_msg(LOG_DEBUG, "fd %d: %s -> %s", c->fd, conn_state_name[c->state],
+            conn_state_name[next]);
+    c->state = (uint8_t) next;
+}
+
+/* ---- Open and close ---- */
+
+static const char conn_503[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+    "Retry-After: 1\r\nConnection: close\r\n\r\n";
+
+int
+conn_open(int fd)
+{
+    struct conn *c = conn_pool_get();
+
+    if (c == NULL) {
+        log_msg(LOG_WARN, "all %d connection slots in use; answering 503",
+                wctx.cfg.max_connections);
+        if (send(fd, conn_503, sizeof(conn_503) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+            /* the client is gone */
+        }
+        close(fd);
+        worker_ctx_conn_closed();
+        return RC_ERR;
+    }
+    c->fd = fd;
+    c->state = CONN_READING;
+    c->readable = true;     /* optimistic: the request is often here already */
+    c->writable = true;
+    timer_node_init(&c->timer, conn_timer_cb);
+    http_parser_init(&c->parser, &c->req);
+    event_assign(&c->ev, wctx.base, fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET,
+                 conn_event_cb, c);
+    if (event_add(&c->ev, NULL) < 0) {
+        log_msg(LOG_ERR, "event_add() failed for fd %d", fd);
+        close(fd);
+        conn_pool_put(c);
+        worker_ctx_conn_closed();
+        return RC_ERR;
+    }
+    wctx.active++;
+    c->req_start = clock_now();
+    timer_set(&c->timer, c->req_start + (uint64_t) wctx.cfg.header_timeout);
+    conn_drive(c);
+    return RC_OK;
+}
+
+/* The one place a connection ends. Only conn_drive() calls it. */
+static void
+conn_close(struct conn *c)
+{
+    timer_clear(&c->timer);
+    event_del(&c->ev);
+    close(c->fd);
+    if (c->file_fd >= 0)
+        close(c->file_fd);
+    buf_release(wctx.pool, &c->rbuf);
+    buf_release(wctx.pool, &c->wbuf);
+    conn_pool_put(c);
+    wctx.active--;
+    worker_ctx_conn_closed();
+}
+
+/* ---- Responses ---- */
+
+static bool
+conn_keepalive_ok(const struct conn *c)
+{
+    return c->req.keepalive && !c->close_after && !wctx.draining
+           && wctx.cfg.keepalive_timeout > 0
+           && c->nreqs + 1 < (uint32_t) wctx.cfg.max_keepalive_requests;
+}
+
+/* Statuses after which the rest of the input cannot be trusted. */
+static bool
+conn_status_breaks_framing(int status)
+{
+    switch (status) {
+    case 400: case 408: case 413: case 414: case 417: case 431: case 501:
+    case 505:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void
+conn_respond_error(struct conn *c, int status, const char *extra)
+{
+    if (conn_status_breaks_framing(status))
+        c->close_after = true;
+    c->keepalive = conn_keepalive_ok(c);
+    c->status = status;
+    if (http_response_error(wctx.pool, &c->wbuf, status, c->keepalive,
+                            c->req.version == 10, c->head_only, extra) != RC_OK) {
+        conn_set_state(c, CONN_CLOSING);
+        return;
+    }
+    conn_set_state(c, CONN_WRITING);
+}
+
+void
+conn_respond_redirect(struct conn *c, int status, const char *location,
+                      const char *extra)
+{
+    struct http_head h;
+
+    memset(&h, 0, sizeof(h));
+    h.status = status;
+    h.location = location;
+    h.content_length = 0;
+    h.extra = extra;
+    conn_respond_head(c, &h, -1, 0, 0);
+}
+
+void
+conn_respond_head(struct conn *c, struct http_head *h, int fd, off_t first,
+                  off_t end)
+{
+    c->keepalive = conn_keepalive_ok(c);
+    h->keepalive = c->keepalive;
+    h->http10 = c->req.version == 10;
+    c->status = h->status;
+    if (http_response_head(wctx.pool, &c->wbuf, h) != RC_OK) {
+        if (fd >= 0)
+            close(fd);
+        conn_set_state(c, CONN_CLOSING);
+        return;
+    }
+    if (fd >= 0 && !c->head_only && end > first) {
+        c->file_fd = fd;
+        c->file_pos = first;
+        c->file_end = end;
+        c->body_total = (uint64_t) (end - first);
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    conn_set_state(c, CONN_WRITING);
+}
+
+void
+conn_respond_body(struct conn *c, struct http_head *h, const char *body,
+                  size_t len)
+{
+    h->content_length = (int64_t) len;
+    conn_respond_head(c, h, -1, 0, 0);
+    if (c->state != CONN_WRITING || c->head_only || len == 0)
+        return;
+    if (buf_append(wctx.pool, &c->wbuf, body, len) != RC_OK) {
+        conn_set_state(c, CONN_CLOSING);
+        return;
+    }
+    c->body_total = len;
+}
+
+const char *
+conn_body(const struct conn *c, size_t *len)
+{
+    *len = c->body_len;
+    return c->rbuf.data + c->rbuf.rpos + c->req.head_len;
+}
+
+/* ---- I/O steps ---- */
+
+/* Read once into rbuf. RC_OK (bytes arrived), RC_AGAIN, RC_DONE (EOF) or
+ * RC_ERR. */
+static int
+conn_read(struct conn *c)
+{
+    ssize_t n;
+    size_t space;
+
+    if (buf_space(&c->rbuf) == 0
+        && buf_reserve(wctx.pool, &c->rbuf, 1) != RC_OK) {
+        log_msg(LOG_ERR, "fd %d: out of memory for the read buffer", c->fd);
+        return RC_ERR;
+    }
+    space = buf_space(&c->rbuf);
+    for (;;) {
+        n = read(c->fd, c->rbuf.data + c->rbuf.wpos, space);
+        if (n > 0) {
+            c->rbuf.wpos += (size_t) n;
+            if ((size_t) n < space)
+                c->readable = false;    /* drained: the next edge will tell */
+            return RC_OK;
+        }
+        if (n == 0)
+            return RC_DONE;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            c->readable = false;
+            return RC_AGAIN;
+        }
+        log_errno(LOG_INFO, errno, "read() failed on fd %d", c->fd);
+        return RC_ERR;
+    }
+}
+
+/* Write the head (wbuf) and the file range. RC_OK when all is out,
+ * RC_AGAIN when the socket is full, RC_DONE when the budget for this
+ * wake-up is spent, RC_ERR when the client is gone. */
+static int
+conn_write(struct conn *c)
+{
+    size_t budget = CONN_WRITE_BUDGET;
+    ssize_t n;
+
+    while (buf_len(&c->wbuf) > 0) {
+        bool more = c->file_fd >= 0 && c->file_pos < c->file_end;
+        if (!c->writable)
+            return RC_AGAIN;
+        n = send(c->fd, c->wbuf.data + c->wbuf.rpos, buf_len(&c->wbuf),
+                 MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->writable = false;
+                return RC_AGAIN;
+            }
+            log_errno(LOG_INFO, errno, "send() failed on fd %d", c->fd);
+            return RC_ERR;
+        }
+        c->wbuf.rpos += (size_t) n;
+    }
+    while (c->file_fd >= 0 && c->file_pos < c->file_end) {
+        size_t chunk = (size_t) (c->file_end - c->file_pos);
+        if (!c->writable)
+            return RC_AGAIN;
+        if (budget == 0)
+            return RC_DONE;
+        if (chunk > CONN_SENDFILE_CHUNK)
+            chunk = CONN_SENDFILE_CHUNK;
+        n = sendfile(c->fd, c->file_fd, &c->file_pos, chunk);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->writable = false;
+                return RC_AGAIN;
+            }
+            log_errno(LOG_INFO, errno, "sendfile() failed on fd %d", c->fd);
+            return RC_ERR;
+        }
+        if (n == 0) {
+            log_msg(LOG_ERR, "fd %d: file shrank while it was being sent", c->fd);
+            return RC_ERR;
+        }
+        c->body_sent += (uint64_t) n;
+        budget = (size_t) n >= budget ? 0 : budget - (size_t) n;
+    }
+    return RC_OK;
+}
+
+/* After an error response: no more writing, swallow what the client still
+ * sends (so it reads our answer, not a reset), then close. */
+static int
+conn_linger(struct conn *c)
+{
+    static char sink[16384];
+    ssize_t n;
+
+    if (!c->shut_wr) {
+        uint64_t linger = (uint64_t) wctx.cfg.header_timeout < CONN_LINGER_MS
+                          ? (uint64_t) wctx.cfg.header_timeout : CONN_LINGER_MS;
+        shutdown(c->fd, SHUT_WR);
+        c->shut_wr = true;
+        buf_release(wctx.pool, &c->rbuf);
+        timer_set(&c->timer, clock_now() + linger);
+    }
+    while (c->readable) {
+        n = read(c->fd, sink, sizeof(sink));
+        if (n > 0) {
+            if ((size_t) n < sizeof(sink))
+                c->readable = false;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->readable = false;
+            break;
+        }
+        return RC_DONE;     /* EOF or error */
+    }
+    return RC_AGAIN;
+}
+
+/* ---- Request life cycle ---- */
+
+static void
+conn_fail(struct conn *c, int status)
+{
+    log_msg(LOG_INFO, "fd %d: bad request, answering %d", c->fd, status);
+    conn_respond_error(c, status, NULL);
+}
+
+static const char conn_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+/* The head is complete: read a body if there is one, else process. */
+static void
+conn_begin_body(struct conn *c)
+{
+    c->head_only = c->req.method == HTTP_HEAD;
+    c->body_len = 0;
+    if (c->req.content_length > 0
+        && (uint64_t) c->req.content_length > wctx.cfg.max_request_body) {
+        conn_fail(c, 413);
+        return;
+    }
+    if (!c->req.chunked && c->req.content_length <= 0) {
+        conn_set_state(c, CONN_PROCESSING);
+        return;
+    }
+    http_chunked_init(&c->chunked);
+    if (c->req.expect_continue && buf_len(&c->rbuf) == c->req.head_len) {
+        /* the client waits for this before it sends the body */
+        if (buf_append(wctx.pool, &c->wbuf, conn_100, sizeof(conn_100) - 1) != RC_OK) {
+            conn_set_state(c, CONN_CLOSING);
+            return;
+        }
+        if (c->writable) {
+            ssize_t n = send(c->fd, c->wbuf.data + c->wbuf.rpos,
+                             buf_len(&c->wbuf), MSG_NOSIGNAL);
+            if (n > 0)
+                c->wbuf.rpos += (size_t) n;
+        }
+        /* a part that did not fit goes out ahead of the response */
+    }
+    timer_set(&c->timer, clock_now() + (uint64_t) wctx.cfg.header_timeout);
+    conn_set_state(c, CONN_BODY);
+}
+
+/* Collect the body. RC_OK when complete, RC_AGAIN, RC_DONE/RC_ERR (client
+ * gone) or an HTTP status. */
+static int
+conn_read_body(struct conn *c)
+{
+    for (;;) {
+        size_t len = buf_len(&c->rbuf);
+        int rc;
+
+        if (!c->req.chunked) {
+            size_t need = c->req.head_len + (size_t) c->req.content_length;
+            if (len >= need) {
+                c->body_len = (uint32_t) c->req.content_length;
+                return RC_OK;
+            }
+            if (buf_reserve(wctx.pool, &c->rbuf, need - len) != RC_OK)
+                return RC_ERR;
+        } else {
+            char *in = c->rbuf.data + c->rbuf.rpos + c->req.head_len + c->body_len;
+            size_t inlen = len - c->req.head_len - c->body_len, used, made;
+            rc = http_chunked_decode(&c->chunked, in, in, inlen, &used, &made,
+                                     wctx.cfg.max_request_body);
+            /* close the gap the chunk framing left, so the buffer holds
+             * only the decoded body and bytes not yet decoded */
+            if (used > made) {
+                memmove(in + made, in + used, inlen - used);
+                c->rbuf.wpos -= used - made;
+            }
+            c->body_len += (uint32_t) made;
+            if (rc != RC_AGAIN)
+                return rc;
+            if (buf_space(&c->rbuf) == 0
+                && buf_reserve(wctx.pool, &c->rbuf, 4096) != RC_OK)
+                return RC_ERR;
+        }
+        if (!c->readable)
+            return RC_AGAIN;
+        rc = conn_read(c);
+        if (rc == RC_AGAIN)
+            return RC_AGAIN;
+        if (rc != RC_OK) {
+            log_msg(LOG_INFO, "fd %d: client closed the connection while "
+                    "sending the body", c->fd);
+            return RC_ERR;
+        }
+        timer_set(&c->timer, clock_now() + (uint64_t) wctx.cfg.header_timeout);
+    }
+}
+
+/* The response is out: log it and decide what comes next. */
+static void
+conn_response_done(struct conn *c)
+{
+    uint64_t now = clock_now();
+
+    if (c->file_fd < 0)
+        c->body_sent = c->body_total;
+    access_log_request(c);
+    if (c->file_fd >= 0) {
+        close(c->file_fd);
+        c->file_fd = -1;
+    }
+    buf_release(wctx.pool, &c->wbuf);
+    c->nreqs++;
+
+    if (c->close_after) {
+        conn_set_state(c, CONN_LINGERING);
+        return;
+    }
+    if (!c->keepalive) {
+        conn_set_state(c, CONN_CLOSING);
+        return;
+    }
+    c->rbuf.rpos += c->req.head_len + c->body_len;
+    if (!c->nodelay) {
+        int on = 1;
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        c->nodelay = true;
+    }
+    http_parser_init(&c->parser, &c->req);
+    c->body_len = 0;
+    c->body_sent = c->body_total = 0;
+    c->status = 0;
+    c->head_only = false;
+    if (buf_len(&c->rbuf) > 0) {
+        c->req_start = now;
+        timer_set(&c->timer, now + (uint64_t) wctx.cfg.header_timeout);
+        conn_set_state(c, CONN_READING);
+        return;
+    }
+    buf_release(wctx.pool, &c->rbuf);   /* idle conns hold no buffer */
+    timer_set(&c->timer, now + (uint64_t) wctx.cfg.keepalive_timeout);
+    conn_set_state(c, CONN_KEEPALIVE);
+}
+
+void
+conn_drive(struct conn *c)
+{
+    int handled = 0, rc;
+
+    for (;;) {
+        switch ((enum conn_state) c->state) {
+        case CONN_KEEPALIVE:
+            if (!c->readable)
+                return;
+            if (wctx.draining) {
+                conn_set_state(c, CONN_CLOSING);
+                break;
+            }
+            c->req_start = clock_now();
+            timer_set(&c->timer, c->req_start + (uint64_t) wctx.cfg.header_timeout);
+            conn_set_state(c, CONN_READING);
+            break;
+
+        case CONN_READING:
+            if (buf_len(&c->rbuf) > 0) {
+                rc = http_parse_request(&c->parser, &c->req,
+                                        c->rbuf.data + c->rbuf.rpos,
+                                        buf_len(&c->rbuf),
+                                        wctx.cfg.max_request_header);
+                if (rc == RC_OK) {
+                    conn_begin_body(c);
+                    break;
+                }
+                if (rc != RC_AGAIN) {
+                    conn_fail(c, rc);
+                    break;
+                }
+            }
+            if (!c->readable)
+                return;
+            rc = conn_read(c);
+            if (rc == RC_OK)
+                break;
+            if (rc == RC_AGAIN)
+                return;
+            if (buf_len(&c->rbuf) > 0)
+                log_msg(LOG_INFO, "fd %d: client closed the connection in the "
+                        "middle of a request head", c->fd);
+            conn_set_state(c, CONN_CLOSING);
+            break;
+
+        case CONN_BODY:
+            rc = conn_read_body(c);
+            if (rc == RC_OK)
+                conn_set_state(c, CONN_PROCESSING);
+            else if (rc == RC_AGAIN)
+                return;
+            else if (rc > 0)
+                conn_fail(c, rc);
+            else
+                conn_set_state(c, CONN_CLOSING);
+            break;
+
+        case CONN_PROCESSING:
+            router_dispatch(c);
+            break;
+
+        case CONN_WAIT_REDIS:
+            return;
+
+        case CONN_WRITING:
+            rc = conn_write(c);
+            if (rc == RC_AGAIN) {
+                timer_set(&c->timer, clock_now() + (uint64_t) wctx.cfg.send_timeout);
+                return;
+            }
+            if (rc == RC_DONE) {
+                /* budget spent: let other connections run first */
+                timer_set(&c->timer, clock_now() + (uint64_t) wctx.cfg.send_timeout);
+                event_active(&c->ev, EV_WRITE, 0);
+                return;
+            }
+            if (rc == RC_ERR) {
+                conn_set_state(c, CONN_CLOSING);
+                break;
+            }
+            conn_response_done(c);
+            if (c->state == CONN_READING && ++handled >= CONN_REQS_PER_EVENT) {
+                event_active(&c->ev, EV_READ, 0);
+                return;
+            }
+            break;
+
+        case CONN_LINGERING:
+            if (conn_linger(c) == RC_AGAIN)
+                return;
+            conn_set_state(c, CONN_CLOSING);
+            break;
+
+        case CONN_CLOSING:
+            conn_close(c);
+            return;
+
+        default:
+            log_msg(LOG_CRIT, "fd %d: bad state %d", c->fd, c->state);
+            conn_set_state(c, CONN_CLOSING);
+            break;
+        }
+    }
+}
+
+/* ---- Events and timers ---- */
+
+static void
+conn_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    UNUSED(fd);
+    clock_update();
+    if (what & EV_READ)
+        c->readable = true;
+    if (what & EV_WRITE)
+        c->writable = true;
+    conn_drive(c);
+}
+
+static void
+conn_timer_cb(struct timer_node *t)
+{
+    struct conn *c = (struct conn *) ((char *) t - offsetof(struct conn, timer));
+
+    switch ((enum conn_state) c->state) {
+    case CONN_READING:
+    case CONN_BODY:
+        log_msg(LOG_INFO, "fd %d: client timed out sending the request", c->fd);
+        break;
+    case CONN_WRITING:
+        log_msg(LOG_INFO, "fd %d: client timed out reading the response", c->fd);
+        break;
+    case CONN_WAIT_REDIS:
+        /* the Redis client keeps its own deadline; this is a backstop */
+        log_msg(LOG_WARN, "fd %d: timed out waiting for Redis", c->fd);
+        break;
+    default:
+        break;
+    }
+    conn_set_state(c, CONN_CLOSING);
+    conn_drive(c);
+}
+
+void
+conn_drain_all(void)
+{
+    for (size_t i = 0; i < conn_pool_high(); i++) {
+        struct conn *c = conn_pool_at(i);
+        if (!c->in_use)
+            continue;
+        /* idle between requests: nothing in flight to finish */
+        if (c->state == CONN_KEEPALIVE
+            || (c->state == CONN_READING && c->nreqs > 0
+                && buf_len(&c->rbuf) == 0)) {
+            conn_set_state(c, CONN_CLOSING);
+            conn_drive(c);
+        }
+    }
+}
+
+void
+conn_close_all(void)
+{
+    for (size_t i = 0; i < conn_pool_high(); i++) {
+        struct conn *c = conn_pool_at(i);
+        if (!c->in_use)
+            continue;
+        conn_set_state(c, CONN_CLOSING);
+        conn_drive(c);
+    }
+}

@@ -1,0 +1,122 @@
+/* conn.h - one client connection and its state machine. Worker only;
+ * single-threaded. struct conn is visible inside worker/ only.
+ * Every transition goes through conn_set_state(); only conn_drive() closes.
+ * SPDX-License-Identifier: MIT */
+#ifndef WORKER_CONN_H
+#define WORKER_CONN_H
+
+#include <event2/event_struct.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "http_parse.h"
+#include "timer.h"
+
+enum conn_state {
+    CONN_READING = 0,   /* request head */
+    CONN_BODY,          /* request body */
+    CONN_PROCESSING,    /* routing and building the response */
+    CONN_WAIT_REDIS,    /* a session handler waits for Redis */
+    CONN_WRITING,       /* response head and body */
+    CONN_KEEPALIVE,     /* idle between requests; holds no buffer */
+    CONN_LINGERING,     /* error sent, write side shut, draining input */
+    CONN_CLOSING,       /* conn_drive() closes it */
+    CONN_NSTATES
+};
+
+extern const char *const conn_state_name[CONN_NSTATES];
+
+struct conn {
+    int                 fd;
+    uint32_t            slot;           /* index in the pool */
+    uint32_t            gen;            /* bumped on every reuse of the slot */
+    uint8_t             state;          /* enum conn_state */
+    bool                in_use;
+    bool                readable;       /* edge seen, not yet read to EAGAIN */
+    bool                writable;
+    bool                keepalive;      /* this response keeps the conn */
+    bool                close_after;    /* linger and close after this response */
+    bool                nodelay;        /* TCP_NODELAY already set */
+    bool                head_only;      /* HEAD: no body */
+    bool                shut_wr;        /* lingering: write side shut */
+    uint32_t            nreqs;          /* responses completed */
+    uint64_t            req_start;      /* ms: start of the current request */
+    struct timer_node   timer;
+    struct event        ev;
+    struct buf          rbuf;           /* rpos: first byte of the request */
+    struct buf          wbuf;           /* response head (and small bodies) */
+    struct http_parser  parser;
+    struct http_request req;
+    struct http_chunked chunked;
+    uint32_t            body_len;       /* decoded body bytes after the head */
+    uint32_t            body_raw;       /* raw body bytes consumed */
+    int                 status;         /* of the response, for the log */
+    int                 file_fd;        /* body source for sendfile, or -1 */
+    off_t               file_pos;
+    off_t               file_end;
+    uint64_t            body_sent;      /* body bytes written (access log) */
+    uint64_t            body_total;     /* body bytes of this response */
+};
+
+/* Weak reference for async callbacks: NULL from conn_pool_deref() once the
+ * slot was recycled. */
+struct conn_ref {
+    uint32_t slot;
+    uint32_t gen;
+};
+
+/* Take a new client socket FD (owned by the conn from now on) and start
+ * serving it. Returns RC_OK, or RC_ERR when no slot is free (FD is closed
+ * after a 503). */
+int conn_open(int fd);
+
+/* Run C until it must wait for I/O, a timer or Redis. Entered from libevent
+ * callbacks, timer expiry and Redis replies; the only caller of conn_close(). */
+void conn_drive(struct conn *c);
+
+/* Every transition goes through here: asserts it and traces at DEBUG. */
+void conn_set_state(struct conn *c, enum conn_state next);
+
+/* Worker is draining: close idle connections now, others after their
+ * current response. */
+void conn_drain_all(void);
+
+/* Fast stop: close every connection now. */
+void conn_close_all(void);
+
+struct http_head;
+
+/* ---- Responses (called by handlers in CONN_PROCESSING) ---- */
+
+/* Error page for STATUS. Statuses that leave the request framing in doubt
+ * (400, 408, 413, 414, 417, 431, 501, 505) close the connection after it,
+ * with a lingering close; others keep it. EXTRA: more header lines or NULL. */
+void conn_respond_error(struct conn *c, int status, const char *extra);
+
+/* STATUS (301, 303, ...) to LOCATION, with an empty body. */
+void conn_respond_redirect(struct conn *c, int status, const char *location,
+                           const char *extra);
+
+/* Head H (the conn fills in keep-alive) and, unless FD is -1, a body of
+ * bytes [FIRST, END) of FD by sendfile. FD is owned by the conn from now on.
+ * HEAD requests get the head only. */
+void conn_respond_head(struct conn *c, struct http_head *h, int fd,
+                       off_t first, off_t end);
+
+/* Head H and an in-memory BODY of LEN bytes (copied). */
+void conn_respond_body(struct conn *c, struct http_head *h, const char *body,
+                       size_t len);
+
+/* Pointer to the decoded request body (after the head) and its length. */
+const char *conn_body(const struct conn *c, size_t *len);
+
+/* Slice of the current request as a pointer. */
+static inline const char *
+conn_req_ptr(const struct conn *c, struct http_slice s)
+{
+    return c->rbuf.data + c->rbuf.rpos + s.off;
+}
+
+#endif

@@ -1,0 +1,705 @@
+/* http_parse.c - incremental HTTP/1.x request parser (see http_parse.h).
+ * Strict where RFC 9112 says MUST: one SP between request-line parts, no
+ * whitespace before a header colon, no obs-fold, no bare CR, no control
+ * bytes, one Host, one Content-Length value, not both Content-Length and
+ * Transfer-Encoding. A lone LF ends a line (RFC 9112 section 2.2 allows it).
+ * SPDX-License-Identifier: MIT */
+#include "http_parse.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "defs.h"
+
+#define HTTP_MAX_EMPTY_LINES   4
+#define HTTP_CHUNK_LINE_MAX    4096
+#define HTTP_CONN_CLOSE        1
+#define HTTP_CONN_KEEPALIVE    2
+
+/* RFC 9110 tchar */
+static const uint8_t http_tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+    ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
+static inline bool
+http_is_ctl(unsigned char ch)
+{
+    return ch < 0x20 || ch == 0x7f;
+}
+
+static inline int
+http_hex(unsigned char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch |= 0x20;
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1;
+}
+
+static inline struct http_slice
+http_slice_make(size_t off, size_t len)
+{
+    struct http_slice s = { (uint32_t) off, (uint32_t) len };
+    return s;
+}
+
+void
+http_parser_init(struct http_parser *p, struct http_request *r)
+{
+    memset(p, 0, sizeof(*p));
+    memset(r, 0, sizeof(*r));
+    r->content_length = -1;
+}
+
+int
+http_method_from(const char *s, size_t len)
+{
+    if (len == 3 && memcmp(s, "GET", 3) == 0)
+        return HTTP_GET;
+    if (len == 4 && memcmp(s, "HEAD", 4) == 0)
+        return HTTP_HEAD;
+    if (len == 4 && memcmp(s, "POST", 4) == 0)
+        return HTTP_POST;
+    return HTTP_METHOD_NONE;
+}
+
+/* Split the target into path and query; handles origin and absolute form. */
+static int
+http_parse_target(struct http_request *r, const char *data, size_t off,
+                  size_t len)
+{
+    const char *t = data + off;
+    size_t i = 0, path_start;
+
+    if (memchr(t, '#', len) != NULL)
+        return 400;
+    if (t[0] != '/') {
+        /* absolute-form: scheme "://" authority [path-abempty] [? query] */
+        size_t auth;
+        if (len > 7 && strncasecmp(t, "http://", 7) == 0)
+            i = 7;
+        else if (len > 8 && strncasecmp(t, "https://", 8) == 0)
+            i = 8;
+        else
+            return 400;   /* asterisk and authority form: not for our methods */
+        auth = i;
+        while (i < len && t[i] != '/' && t[i] != '?')
+            i++;
+        if (i == auth)
+            return 400;
+        if (i == len || t[i] == '?') {
+            /* empty path means "/"; keep an empty slice, routed as "/" */
+            r->path = http_slice_make(off + i, 0);
+            if (i < len)
+                r->query = http_slice_make(off + i + 1, len - i - 1);
+            return RC_OK;
+        }
+    }
+    path_start = i;
+    while (i < len && t[i] != '?')
+        i++;
+    r->path = http_slice_make(off + path_start, i - path_start);
+    if (i < len)
+        r->query = http_slice_make(off + i + 1, len - i - 1);
+    return RC_OK;
+}
+
+static int
+http_parse_request_line(struct http_request *r, const char *data, size_t off,
+                        size_t len)
+{
+    const unsigned char *l = (const unsigned char *) data + off;
+    size_t sp1, sp2, i;
+    const unsigned char *v;
+    int rc;
+
+    for (i = 0; i < len; i++) {
+        if (http_is_ctl(l[i]))
+            return 400;
+    }
+    for (sp1 = 0; sp1 < len && l[sp1] != ' '; sp1++) {
+        if (!http_tchar[l[sp1]])
+            return 400;
+    }
+    if (sp1 == 0 || sp1 == len)
+        return 400;
+    for (sp2 = sp1 + 1; sp2 < len && l[sp2] != ' '; sp2++)
+        ;
+    if (sp2 == sp1 + 1 || sp2 == len)
+        return 400;
+    /* version: exactly "HTTP/D.D" and nothing after it */
+    v = l + sp2 + 1;
+    if (len - sp2 - 1 != 8 || memcmp(v, "HTTP/", 5) != 0
+        || v[5] < '0' || v[5] > '9' || v[6] != '.' || v[7] < '0' || v[7] > '9')
+        return 400;
+
+    r->method_name = http_slice_make(off, sp1);
+    r->target = http_slice_make(off + sp1 + 1, sp2 - sp1 - 1);
+    rc = http_parse_target(r, data, r->target.off, r->target.len);
+    if (rc != RC_OK)
+        return rc;
+    for (i = 0; i < r->target.len; i++) {
+        /* RFC 3986 allows none of these in a target */
+        unsigned char ch = (unsigned char) data[r->target.off + i];
+        if (ch == '"' || ch == '<' || ch == '>' || ch == '\\' || ch == '^'
+            || ch == '`' || ch == '{' || ch == '|' || ch == '}' || ch >= 0x80)
+            return 400;
+    }
+
+    if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
+        return 505;
+    r->version = (uint8_t) (10 + (v[7] - '0'));
+
+    r->method = (uint8_t) http_method_from(data + off, sp1);
+    if (r->method == HTTP_METHOD_NONE)
+        return 501;
+    return RC_OK;
+}
+
+static bool
+http_name_is(const char *name, size_t nlen, const char *lit, size_t llen)
+{
+    return nlen == llen && strncasecmp(name, lit, llen) == 0;
+}
+
+/* Does the comma-separated list VALUE contain TOKEN (case-insensitive)? */
+static bool
+http_list_has(const char *value, size_t len, const char *token)
+{
+    size_t tl = strlen(token), i = 0;
+
+    while (i < len) {
+        size_t start, end;
+        while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ','))
+            i++;
+        start = i;
+        while (i < len && value[i] != ',')
+            i++;
+        end = i;
+        while (end > start && (value[end - 1] == ' ' || value[end - 1] == '\t'))
+            end--;
+        if (end - start == tl && strncasecmp(value + start, token, tl) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int
+http_parse_content_length(struct http_request *r, const char *v, size_t len)
+{
+    int64_t n = 0;
+
+    if (len == 0 || len > 18)
+        return 400;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return 400;
+        n = n * 10 + (v[i] - '0');
+    }
+    if (r->content_length >= 0 && r->content_length != n)
+        return 400;
+    r->content_length = n;
+    return RC_OK;
+}
+
+static int
+http_parse_transfer_encoding(struct http_parser *p, struct http_request *r,
+                             const char *v, size_t len)
+{
+    if (r->version == 10)
+        return 400;     /* RFC 9112 6.1: faulty framing in HTTP/1.0 */
+    if (r->chunked || p->te_seen)
+        return 400;     /* chunked must be last and only once */
+    p->te_seen = true;
+    if (len == 7 && strncasecmp(v, "chunked", 7) == 0) {
+        r->chunked = true;
+        return RC_OK;
+    }
+    if (http_list_has(v, len, "chunked"))
+        return 400;     /* chunked, but not as the final coding */
+    return 501;         /* gzip, compress, ...: not implemented */
+}
+
+static int
+http_parse_header_line(struct http_parser *p, struct http_request *r,
+                       const char *data, size_t off, size_t len)
+{
+    const unsigned char *l = (const unsigned char *) data + off;
+    const char *name = data + off, *value;
+    size_t colon, vs, ve, nlen, vlen;
+
+    if (l[0] == ' ' || l[0] == '\t')
+        return 400;     /* obs-fold */
+    for (colon = 0; colon < len && l[colon] != ':'; colon++) {
+        if (!http_tchar[l[colon]])
+            return 400; /* includes whitespace before the colon */
+    }
+    if (colon == 0 || colon == len)
+        return 400;
+    for (vs = colon + 1; vs < len; vs++) {
+        if (http_is_ctl(l[vs]) && l[vs] != '\t')
+            return 400;
+    }
+    vs = colon + 1;
+    while (vs < len && (l[vs] == ' ' || l[vs] == '\t'))
+        vs++;
+    ve = len;
+    while (ve > vs && (l[ve - 1] == ' ' || l[ve - 1] == '\t'))
+        ve--;
+    nlen = colon;
+    value = data + off + vs;
+    vlen = ve - vs;
+
+#define SET_ONCE(field)                                                     \
+    do {                                                                    \
+        if (r->field.len == 0 && r->field.off == 0)                         \
+            r->field = http_slice_make(off + vs, vlen);                     \
+    } while (0)
+
+    switch (nlen) {
+    case 4:
+        if (http_name_is(name, nlen, "Host", 4)) {
+            if (r->has_host)
+                return 400;
+            for (size_t i = 0; i < vlen; i++) {
+                unsigned char ch = (unsigned char) value[i];
+                if (ch == '/' || ch == '\\' || ch == ' ' || ch == '\t'
+                    || ch == '@' || ch == '?' || ch == '#')
+                    return 400;
+            }
+            r->has_host = true;
+            r->host = http_slice_make(off + vs, vlen);
+        }
+        break;
+    case 5:
+        if (http_name_is(name, nlen, "Range", 5))
+            SET_ONCE(range);
+        break;
+    case 6:
+        if (http_name_is(name, nlen, "Cookie", 6))
+            SET_ONCE(cookie);
+        else if (http_name_is(name, nlen, "Expect", 6)) {
+            if (vlen == 12 && strncasecmp(value, "100-continue", 12) == 0)
+                r->expect_continue = true;
+            else
+                return 417;
+        }
+        break;
+    case 7:
+        if (http_name_is(name, nlen, "Referer", 7))
+            SET_ONCE(referer);
+        break;
+    case 8:
+        if (http_name_is(name, nlen, "If-Range", 8))
+            SET_ONCE(if_range);
+        break;
+    case 10:
+        if (http_name_is(name, nlen, "Connection", 10)) {
+            if (http_list_has(value, vlen, "close"))
+                p->connection |= HTTP_CONN_CLOSE;
+            if (http_list_has(value, vlen, "keep-alive"))
+                p->connection |= HTTP_CONN_KEEPALIVE;
+        } else if (http_name_is(name, nlen, "User-Agent", 10))
+            SET_ONCE(user_agent);
+        break;
+    case 12:
+        if (http_name_is(name, nlen, "Content-Type", 12))
+            SET_ONCE(content_type);
+        break;
+    case 13:
+        if (http_name_is(name, nlen, "If-None-Match", 13))
+            SET_ONCE(if_none_match);
+        break;
+    case 14:
+        if (http_name_is(name, nlen, "Content-Length", 14))
+            return http_parse_content_length(r, value, vlen);
+        break;
+    case 17:
+        if (http_name_is(name, nlen, "If-Modified-Since", 17))
+            SET_ONCE(if_modified_since);
+        else if (http_name_is(name, nlen, "Transfer-Encoding", 17))
+            return http_parse_transfer_encoding(p, r, value, vlen);
+        break;
+    }
+#undef SET_ONCE
+    return RC_OK;
+}
+
+/* The empty line: whole-head checks. */
+static int
+http_parse_head_end(struct http_parser *p, struct http_request *r, size_t end)
+{
+    if (r->version == 11 && !r->has_host)
+        return 400;
+    if (r->chunked && r->content_length >= 0)
+        return 400;
+    if (r->version == 11)
+        r->keepalive = !(p->connection & HTTP_CONN_CLOSE);
+    else
+        r->keepalive = (p->connection & HTTP_CONN_KEEPALIVE)
+                       && !(p->connection & HTTP_CONN_CLOSE);
+    if (r->version == 10)
+        r->expect_continue = false;     /* RFC 9110 10.1.1 */
+    r->head_len = (uint32_t) end;
+    p->state = HTTP_PARSE_DONE;
+    return RC_OK;
+}
+
+int
+http_parse_request(struct http_parser *p, struct http_request *r,
+                   const char *data, size_t len, size_t max_head)
+{
+    while (p->state != HTTP_PARSE_DONE) {
+        size_t start = p->scan > p->pos ? p->scan : p->pos;
+        const char *nl = start < len ? memchr(data + start, '\n', len - start)
+                                     : NULL;
+        size_t line_off, line_len, next;
+        int rc;
+
+        if (nl == NULL) {
+            p->scan = (uint32_t) len;
+            if (len > max_head)
+                return p->state == HTTP_PARSE_REQUEST_LINE ? 414 : 431;
+            return RC_AGAIN;
+        }
+        next = (size_t) (nl - data) + 1;
+        if (next > max_head)
+            return p->state == HTTP_PARSE_REQUEST_LINE ? 414 : 431;
+        line_off = p->pos;
+        line_len = next - 1 - line_off;
+        if (line_len > 0 && data[line_off + line_len - 1] == '\r')
+            line_len--;
+        p->pos = p->scan = (uint32_t) next;
+
+        if (p->state == HTTP_PARSE_REQUEST_LINE) {
+            if (line_len == 0) {
+                if (++p->empty_lines > HTTP_MAX_EMPTY_LINES)
+                    return 400;
+                continue;
+            }
+            rc = http_parse_request_line(r, data, line_off, line_len);
+            if (rc != RC_OK)
+                return rc;
+            p->state = HTTP_PARSE_HEADERS;
+        } else if (line_len == 0) {
+            return http_parse_head_end(p, r, next);
+        } else {
+            rc = http_parse_header_line(p, r, data, line_off, line_len);
+            if (rc != RC_OK)
+                return rc;
+        }
+    }
+    return RC_OK;
+}
+
+/* ---- Decoding ---- */
+
+int
+http_decode_path(const char *in, size_t len, char *out)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char) in[i];
+        if (ch == '%') {
+            int hi, lo;
+            if (i + 2 >= len)
+                return RC_ERR;
+            hi = http_hex((unsigned char) in[i + 1]);
+            lo = http_hex((unsigned char) in[i + 2]);
+            if (hi < 0 || lo < 0)
+                return RC_ERR;
+            ch = (unsigned char) (hi << 4 | lo);
+            if (ch == 0)
+                return RC_ERR;
+            i += 2;
+        } else if (http_is_ctl(ch)) {
+            return RC_ERR;
+        }
+        out[o++] = (char) ch;
+    }
+    out[o] = '\0';
+    return (int) o;
+}
+
+int
+http_decode_form(const char *in, size_t len, char *out)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char) in[i];
+        if (ch == '+') {
+            ch = ' ';
+        } else if (ch == '%') {
+            int hi, lo;
+            if (i + 2 >= len)
+                return RC_ERR;
+            hi = http_hex((unsigned char) in[i + 1]);
+            lo = http_hex((unsigned char) in[i + 2]);
+            if (hi < 0 || lo < 0)
+                return RC_ERR;
+            ch = (unsigned char) (hi << 4 | lo);
+            if (ch == 0)
+                return RC_ERR;
+            i += 2;
+        }
+        out[o++] = (char) ch;
+    }
+    out[o] = '\0';
+    return (int) o;
+}
+
+/* ---- Chunked bodies ---- */
+
+enum {
+    CH_SIZE = 0,        /* hex digits */
+    CH_SIZE_WS,         /* blanks after the digits */
+    CH_EXT,             /* ";..." up to CR */
+    CH_SIZE_LF,         /* CR seen, LF expected */
+    CH_DATA,
+    CH_DATA_CR,
+    CH_DATA_LF,
+    CH_TRAILER,         /* start of a trailer line (or the final CRLF) */
+    CH_TRAILER_LINE,
+    CH_TRAILER_LF,
+    CH_END_LF,
+    CH_DONE
+};
+
+void
+http_chunked_init(struct http_chunked *c)
+{
+    memset(c, 0, sizeof(*c));
+}
+
+int
+http_chunked_decode(struct http_chunked *c, char *out, const char *in,
+                    size_t len, size_t *consumed, size_t *produced,
+                    uint64_t max_body)
+{
+    size_t i = 0, o = 0;
+
+    while (i < len && c->state != CH_DONE) {
+        unsigned char ch = (unsigned char) in[i];
+
+        if (c->state == CH_DATA) {
+            size_t n = len - i;
+            if (n > c->size)
+                n = (size_t) c->size;
+            memmove(out + o, in + i, n);
+            o += n;
+            i += n;
+            c->size -= n;
+            c->total += n;
+            if (c->size == 0)
+                c->state = CH_DATA_CR;
+            continue;
+        }
+        i++;
+        if (++c->line > HTTP_CHUNK_LINE_MAX)
+            return 400;
+
+        switch (c->state) {
+        case CH_SIZE: {
+            int h = http_hex(ch);
+            if (h >= 0) {
+                if (c->size >> 60)
+                    return 400;             /* more than 15 hex digits */
+                c->size = c->size << 4 | (uint64_t) h;
+                break;
+            }
+            if (c->line == 1)
+                return 400;                 /* no digit at all */
+            if (ch == ' ' || ch == '\t')
+                c->state = CH_SIZE_WS;
+            else if (ch == ';')
+                c->state = CH_EXT;
+            else if (ch == '\r')
+                c->state = CH_SIZE_LF;
+            else
+                return 400;
+            break;
+        }
+        case CH_SIZE_WS:
+            if (ch == ';')
+                c->state = CH_EXT;
+            else if (ch == '\r')
+                c->state = CH_SIZE_LF;
+            else if (ch != ' ' && ch != '\t')
+                return 400;
+            break;
+        case CH_EXT:
+            if (ch == '\r')
+                c->state = CH_SIZE_LF;
+            else if (http_is_ctl(ch) && ch != '\t')
+                return 400;
+            break;
+        case CH_SIZE_LF:
+            if (ch != '\n')
+                return 400;
+            c->line = 0;
+            if (c->size == 0) {
+                c->state = CH_TRAILER;
+                break;
+            }
+            if (c->total + c->size > max_body)
+                return 413;
+            c->state = CH_DATA;
+            break;
+        case CH_DATA_CR:
+            if (ch != '\r')
+                return 400;
+            c->state = CH_DATA_LF;
+            break;
+        case CH_DATA_LF:
+            if (ch != '\n')
+                return 400;
+            c->state = CH_SIZE;
+            c->size = 0;
+            c->line = 0;
+            break;
+        case CH_TRAILER:
+            if (ch == '\r') {
+                c->state = CH_END_LF;
+            } else if (http_is_ctl(ch) && ch != '\t') {
+                return 400;
+            } else {
+                c->state = CH_TRAILER_LINE;
+            }
+            break;
+        case CH_TRAILER_LINE:
+            if (ch == '\r')
+                c->state = CH_TRAILER_LF;
+            else if (http_is_ctl(ch) && ch != '\t')
+                return 400;
+            break;
+        case CH_TRAILER_LF:
+            if (ch != '\n')
+                return 400;
+            c->line = 0;
+            c->state = CH_TRAILER;
+            break;
+        case CH_END_LF:
+            if (ch != '\n')
+                return 400;
+            c->state = CH_DONE;
+            break;
+        default:
+            return 400;
+        }
+    }
+    *consumed = i;
+    *produced = o;
+    return c->state == CH_DONE ? RC_OK : RC_AGAIN;
+}
+
+/* ---- Range, dates ---- */
+
+/* Read decimal digits saturating at INT64_MAX. Returns how many were read. */
+static size_t
+http_read_num(const char *s, size_t len, int64_t *out)
+{
+    size_t i = 0;
+    int64_t v = 0;
+
+    while (i < len && s[i] >= '0' && s[i] <= '9') {
+        int d = s[i] - '0';
+        if (v > (INT64_MAX - d) / 10)
+            v = INT64_MAX;
+        else
+            v = v * 10 + d;
+        i++;
+    }
+    *out = v;
+    return i;
+}
+
+int
+http_parse_range(const char *s, size_t len, off_t size, off_t *first,
+                 off_t *last)
+{
+    int64_t a, b;
+    size_t i, n;
+
+    if (len < 6 || strncasecmp(s, "bytes=", 6) != 0)
+        return RC_DONE;
+    s += 6;
+    len -= 6;
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (len == 0 || memchr(s, ',', len) != NULL)
+        return RC_DONE;             /* empty, or several ranges: whole file */
+
+    if (s[0] == '-') {              /* suffix: the last b bytes */
+        n = http_read_num(s + 1, len - 1, &b);
+        if (n == 0 || n != len - 1)
+            return RC_DONE;
+        if (b == 0 || size == 0)
+            return 416;
+        *first = b >= size ? 0 : size - b;
+        *last = size - 1;
+        return RC_OK;
+    }
+    n = http_read_num(s, len, &a);
+    if (n == 0 || n == len || s[n] != '-')
+        return RC_DONE;
+    i = n + 1;
+    if (i == len) {
+        b = INT64_MAX;              /* "a-": to the end */
+    } else {
+        n = http_read_num(s + i, len - i, &b);
+        if (n != len - i)
+            return RC_DONE;
+        if (b < a)
+            return RC_DONE;         /* invalid: ignore the header */
+    }
+    if (a >= size)
+        return 416;
+    *first = a;
+    *last = b >= size ? size - 1 : b;
+    return RC_OK;
+}
+
+int
+http_parse_date(const char *s, size_t len, time_t *t)
+{
+    static const char *const fmts[] = {
+        "%a, %d %b %Y %H:%M:%S GMT",    /* IMF-fixdate */
+        "%A, %d-%b-%y %H:%M:%S GMT",    /* RFC 850 */
+        "%a %b %e %H:%M:%S %Y",         /* asctime */
+    };
+    char tmp[64];
+    struct tm tm;
+
+    if (len == 0 || len >= sizeof(tmp))
+        return RC_ERR;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    for (size_t i = 0; i < ARRAY_SIZE(fmts); i++) {
+        const char *end;
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(tmp, fmts[i], &tm);
+        if (end != NULL && *end == '\0') {
+            *t = timegm(&tm);
+            return *t == (time_t) -1 ? RC_ERR : RC_OK;
+        }
+    }
+    return RC_ERR;
+}

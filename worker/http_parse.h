@@ -1,0 +1,127 @@
+/* http_parse.h - incremental HTTP/1.x request parser (RFC 9110, 9112).
+ * No I/O and no allocation: the caller passes the bytes received so far for
+ * the current request, starting at its first byte, and calls again with more.
+ * Every complete line is checked as soon as it arrives, so any split of the
+ * same bytes gives the same result. Fields are slices (offset, length)
+ * relative to that first byte, so they survive the buffer moving.
+ * Also: percent-decoding of the path, chunked body decoding, Range and
+ * HTTP-date parsing.
+ * SPDX-License-Identifier: MIT */
+#ifndef WORKER_HTTP_PARSE_H
+#define WORKER_HTTP_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+enum http_method {
+    HTTP_METHOD_NONE = 0,
+    HTTP_GET,
+    HTTP_HEAD,
+    HTTP_POST
+};
+
+struct http_slice {
+    uint32_t off;
+    uint32_t len;
+};
+
+struct http_request {
+    uint8_t           method;           /* enum http_method */
+    uint8_t           version;          /* 10 or 11 */
+    bool              keepalive;        /* after Connection and version */
+    bool              chunked;          /* Transfer-Encoding: chunked */
+    bool              expect_continue;  /* Expect: 100-continue */
+    bool              has_host;
+    int64_t           content_length;   /* -1: none */
+    uint32_t          head_len;         /* bytes of the head, final CRLF included */
+    struct http_slice method_name;
+    struct http_slice target;           /* as sent */
+    struct http_slice path;             /* of the target, still encoded */
+    struct http_slice query;            /* after '?', without it */
+    struct http_slice host;
+    struct http_slice cookie;
+    struct http_slice range;
+    struct http_slice if_none_match;
+    struct http_slice if_modified_since;
+    struct http_slice if_range;
+    struct http_slice content_type;
+    struct http_slice user_agent;
+    struct http_slice referer;
+};
+
+enum http_parse_state {
+    HTTP_PARSE_REQUEST_LINE = 0,
+    HTTP_PARSE_HEADERS,
+    HTTP_PARSE_DONE
+};
+
+struct http_parser {
+    uint32_t pos;           /* start of the first line not yet parsed */
+    uint32_t scan;          /* bytes already searched for a line end */
+    uint8_t  state;         /* enum http_parse_state */
+    uint8_t  empty_lines;   /* CRLFs before the request line */
+    uint8_t  connection;    /* bit 0: close seen, bit 1: keep-alive seen */
+    bool     te_seen;
+};
+
+/* Forget everything; call before the first byte of each request. */
+void http_parser_init(struct http_parser *p, struct http_request *r);
+
+/* Parse DATA[0, LEN): everything received so far of this request. Returns
+ * RC_OK when the head is complete (r->head_len says where the body starts),
+ * RC_AGAIN when more bytes are needed, or an HTTP status for the client:
+ * 400 malformed, 414 request line longer than MAX_HEAD, 431 head larger
+ * than MAX_HEAD, 501 unknown method or transfer coding, 505 version, 417
+ * unknown expectation. After an error the parser must be re-initialised. */
+int http_parse_request(struct http_parser *p, struct http_request *r,
+                       const char *data, size_t len, size_t max_head);
+
+/* Name of a method slice as an enum (HTTP_METHOD_NONE when unknown). */
+int http_method_from(const char *s, size_t len);
+
+/* Percent-decode an origin-form path into OUT (room for LEN + 1 bytes; NUL
+ * terminated). Returns the decoded length, or RC_ERR for a bad escape, an
+ * encoded NUL or a raw control byte. */
+int http_decode_path(const char *in, size_t len, char *out);
+
+/* Decode application/x-www-form-urlencoded (or query) component in place
+ * rules: '+' is a space, %XX escapes. Returns the length or RC_ERR. */
+int http_decode_form(const char *in, size_t len, char *out);
+
+/* ---- Chunked bodies ---- */
+
+struct http_chunked {
+    uint8_t  state;
+    uint64_t size;          /* of the chunk being read */
+    uint64_t total;         /* decoded bytes so far */
+    uint32_t line;          /* bytes of the current size/trailer line */
+};
+
+void http_chunked_init(struct http_chunked *c);
+
+/* Decode IN[0, LEN) into OUT (OUT <= IN is allowed: it works in place).
+ * *consumed bytes of input were used, *produced bytes written. Returns RC_OK
+ * at the end of the body (last chunk and trailers read), RC_AGAIN when it
+ * needs more input, 400 on a syntax error, 413 once the body would exceed
+ * MAX_BODY. */
+int http_chunked_decode(struct http_chunked *c, char *out, const char *in,
+                        size_t len, size_t *consumed, size_t *produced,
+                        uint64_t max_body);
+
+/* ---- Range, dates ---- */
+
+/* Evaluate a Range header value against a file of SIZE bytes. Returns RC_OK
+ * with [*first, *last] (inclusive) for one satisfiable range; RC_DONE when
+ * the header is to be ignored (bad syntax, another unit, several ranges);
+ * 416 when the range cannot be satisfied. */
+int http_parse_range(const char *s, size_t len, off_t size, off_t *first,
+                     off_t *last);
+
+/* Parse an HTTP-date (IMF-fixdate, RFC 850 or asctime). Returns RC_OK with
+ * *t set, or RC_ERR. */
+int http_parse_date(const char *s, size_t len, time_t *t);
+
+#endif

@@ -1,0 +1,228 @@
+/* http_response.c - response heads and error pages (see http_response.h).
+ * Worker only; formats with plain copies, no stdio on the hot path.
+ * SPDX-License-Identifier: MIT */
+#include "http_response.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "defs.h"
+
+struct http_status {
+    int         code;
+    const char *text;
+};
+
+static const struct http_status http_statuses[] = {
+    { 100, "Continue" },
+    { 200, "OK" },
+    { 204, "No Content" },
+    { 206, "Partial Content" },
+    { 301, "Moved Permanently" },
+    { 302, "Found" },
+    { 303, "See Other" },
+    { 304, "Not Modified" },
+    { 400, "Bad Request" },
+    { 401, "Unauthorized" },
+    { 403, "Forbidden" },
+    { 404, "Not Found" },
+    { 405, "Method Not Allowed" },
+    { 408, "Request Timeout" },
+    { 409, "Conflict" },
+    { 411, "Length Required" },
+    { 412, "Precondition Failed" },
+    { 413, "Content Too Large" },
+    { 414, "URI Too Long" },
+    { 415, "Unsupported Media Type" },
+    { 416, "Range Not Satisfiable" },
+    { 417, "Expectation Failed" },
+    { 429, "Too Many Requests" },
+    { 431, "Request Header Fields Too Large" },
+    { 500, "Internal Server Error" },
+    { 501, "Not Implemented" },
+    { 503, "Service Unavailable" },
+    { 505, "HTTP Version Not Supported" },
+};
+
+const char *
+http_status_text(int status)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(http_statuses); i++) {
+        if (http_statuses[i].code == status)
+            return http_statuses[i].text;
+    }
+    return "Unknown";
+}
+
+void
+http_date_format(time_t t, char *out)
+{
+    static const char days[7][4] = {
+        "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+    };
+    static const char months[12][4] = {
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+    };
+    char tmp[64];
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    snprintf(tmp, sizeof(tmp), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+             days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    memcpy(out, tmp, HTTP_DATE_LEN);
+    out[HTTP_DATE_LEN] = '\0';
+}
+
+const char *
+http_date_now(void)
+{
+    static char cached[HTTP_DATE_LEN + 1];
+    static time_t cached_at = -1;
+    time_t now = time(NULL);
+
+    if (now != cached_at) {
+        http_date_format(now, cached);
+        cached_at = now;
+    }
+    return cached;
+}
+
+/* Append helpers: the caller reserved enough room. */
+static inline char *
+put_str(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static inline char *
+put_lit(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+#define PUT_LIT(p, s) put_lit((p), (s), sizeof(s) - 1)
+
+static char *
+put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+
+    do {
+        tmp[n++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0)
+        *p++ = tmp[--n];
+    return p;
+}
+
+int
+http_response_head(mpool *pool, struct buf *b, const struct http_head *h)
+{
+    size_t need = 512;
+    char *p, *start;
+
+    if (h->content_type != NULL)
+        need += strlen(h->content_type);
+    if (h->location != NULL)
+        need += strlen(h->location);
+    if (h->etag != NULL)
+        need += strlen(h->etag);
+    if (h->extra != NULL)
+        need += strlen(h->extra);
+    if (buf_reserve(pool, b, need) != RC_OK)
+        return RC_ERR;
+
+    start = p = b->data + b->wpos;
+    p = PUT_LIT(p, "HTTP/1.1 ");
+    p = put_u64(p, (uint64_t) h->status);
+    *p++ = ' ';
+    p = put_str(p, http_status_text(h->status));
+    p = PUT_LIT(p, "\r\nServer: " WEBSERVER_NAME "\r\nDate: ");
+    p = put_lit(p, http_date_now(), HTTP_DATE_LEN);
+    p = PUT_LIT(p, "\r\n");
+    if (h->content_type != NULL) {
+        p = PUT_LIT(p, "Content-Type: ");
+        p = put_str(p, h->content_type);
+        p = PUT_LIT(p, "\r\n");
+    }
+    if (h->content_length >= 0) {
+        p = PUT_LIT(p, "Content-Length: ");
+        p = put_u64(p, (uint64_t) h->content_length);
+        p = PUT_LIT(p, "\r\n");
+    }
+    if (h->last_modified != 0) {
+        char date[HTTP_DATE_LEN + 1];
+        http_date_format(h->last_modified, date);
+        p = PUT_LIT(p, "Last-Modified: ");
+        p = put_lit(p, date, HTTP_DATE_LEN);
+        p = PUT_LIT(p, "\r\n");
+    }
+    if (h->etag != NULL) {
+        p = PUT_LIT(p, "ETag: ");
+        p = put_str(p, h->etag);
+        p = PUT_LIT(p, "\r\n");
+    }
+    if (h->accept_ranges)
+        p = PUT_LIT(p, "Accept-Ranges: bytes\r\n");
+    if (h->status == 206) {
+        p = PUT_LIT(p, "Content-Range: bytes ");
+        p = put_u64(p, (uint64_t) h->range_first);
+        *p++ = '-';
+        p = put_u64(p, (uint64_t) h->range_last);
+        *p++ = '/';
+        p = put_u64(p, (uint64_t) h->range_total);
+        p = PUT_LIT(p, "\r\n");
+    } else if (h->status == 416) {
+        p = PUT_LIT(p, "Content-Range: bytes */");
+        p = put_u64(p, (uint64_t) h->range_total);
+        p = PUT_LIT(p, "\r\n");
+    }
+    if (h->location != NULL) {
+        p = PUT_LIT(p, "Location: ");
+        p = put_str(p, h->location);
+        p = PUT_LIT(p, "\r\n");
+    }
+    if (h->extra != NULL)
+        p = put_str(p, h->extra);
+    if (!h->keepalive)
+        p = PUT_LIT(p, "Connection: close\r\n");
+    else if (h->http10)
+        p = PUT_LIT(p, "Connection: keep-alive\r\n");
+    p = PUT_LIT(p, "\r\n");
+    b->wpos += (size_t) (p - start);
+    return RC_OK;
+}
+
+int
+http_response_error(mpool *pool, struct buf *b, int status, bool keepalive,
+                    bool http10, bool head_only, const char *extra)
+{
+    char body[512];
+    struct http_head h;
+    int n;
+
+    n = snprintf(body, sizeof(body),
+                 "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
+                 "<body><h1>%d %s</h1><hr><p>" WEBSERVER_NAME "</p></body>"
+                 "</html>\n", status, http_status_text(status), status,
+                 http_status_text(status));
+    memset(&h, 0, sizeof(h));
+    h.status = status;
+    h.keepalive = keepalive;
+    h.http10 = http10;
+    h.content_type = "text/html; charset=utf-8";
+    h.content_length = n;
+    h.extra = extra;
+    if (http_response_head(pool, b, &h) != RC_OK)
+        return RC_ERR;
+    if (head_only)
+        return RC_OK;
+    return buf_append(pool, b, body, (size_t) n);
+}

@@ -1,0 +1,266 @@
+/* worker.c - worker_main(): one libevent loop that takes connections from
+ * the master's channel and serves them. Worker only; single-threaded.
+ * A worker drains (finishes in-flight requests, closes idle ones, exits
+ * within shutdown_timeout) on CHAN_QUIT, SIGQUIT, or EOF on its channel
+ * (the master died), and stops at once on CHAN_TERMINATE, SIGTERM, SIGINT.
+ * SPDX-License-Identifier: MIT */
+#include "worker.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "access_log.h"
+#include "chan.h"
+#include "clock.h"
+#include "conn.h"
+#include "conn_pool.h"
+#include "defs.h"
+#include "log.h"
+#include "timer.h"
+#include "worker_ctx.h"
+
+/* Finished conns are reported at most this long after they close ... */
+#define WORKER_LOAD_DELAY_MS  5
+/* ... or at once when this many are waiting. */
+#define WORKER_LOAD_BATCH     64
+
+struct worker_ctx wctx;
+
+static struct event *worker_chan_ev;
+static struct event *worker_sig[4];
+static struct event *worker_drain_ev;
+
+static void worker_send_load(void);
+
+void
+worker_ctx_conn_closed(void)
+{
+    wctx.finished++;
+    if (wctx.finished >= WORKER_LOAD_BATCH) {
+        worker_send_load();
+    } else if (!wctx.load_armed) {
+        struct timeval tv = { 0, WORKER_LOAD_DELAY_MS * 1000 };
+        evtimer_add(wctx.load_ev, &tv);
+        wctx.load_armed = true;
+    }
+    if (wctx.draining && wctx.active == 0)
+        event_base_loopbreak(wctx.base);
+}
+
+static void
+worker_send_load(void)
+{
+    struct chan_msg msg = { CHAN_LOAD, wctx.finished };
+
+    if (wctx.finished == 0 || wctx.chan_fd < 0)
+        return;
+    /* on RC_AGAIN the count is kept and goes out with the next report */
+    if (chan_send(wctx.chan_fd, &msg, NULL, 0) == RC_OK)
+        wctx.finished = 0;
+}
+
+static void
+worker_load_cb(evutil_socket_t fd, short what, void *arg)
+{
+    UNUSED(fd);
+    UNUSED(what);
+    UNUSED(arg);
+    wctx.load_armed = false;
+    worker_send_load();
+    if (wctx.finished > 0 && !wctx.load_armed) {
+        struct timeval tv = { 0, WORKER_LOAD_DELAY_MS * 1000 };
+        evtimer_add(wctx.load_ev, &tv);
+        wctx.load_armed = true;
+    }
+}
+
+static void
+worker_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    UNUSED(fd);
+    UNUSED(what);
+    UNUSED(arg);
+    log_msg(LOG_WARN, "shutdown_timeout reached with %zu connections open; "
+            "closing them", wctx.active);
+    conn_close_all();
+    event_base_loopbreak(wctx.base);
+}
+
+/* Stop taking work, finish what is in flight, exit. */
+static void
+worker_drain(const char *why)
+{
+    struct timeval tv;
+
+    if (wctx.draining)
+        return;
+    wctx.draining = true;
+    log_msg(LOG_NOTICE, "draining (%s), %zu connections open", why, wctx.active);
+    tv.tv_sec = (time_t) (wctx.cfg.shutdown_timeout / 1000);
+    tv.tv_usec = (suseconds_t) (wctx.cfg.shutdown_timeout % 1000) * 1000;
+    worker_drain_ev = evtimer_new(wctx.base, worker_drain_timeout_cb, NULL);
+    if (worker_drain_ev != NULL)
+        evtimer_add(worker_drain_ev, &tv);
+    conn_drain_all();
+    if (wctx.active == 0)
+        event_base_loopbreak(wctx.base);
+}
+
+static void
+worker_stop_now(void)
+{
+    conn_close_all();
+    event_base_loopbreak(wctx.base);
+}
+
+static void
+worker_chan_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct chan_msg msg;
+    int fds[CHAN_MAX_FDS], nfds, rc;
+
+    UNUSED(what);
+    UNUSED(arg);
+    clock_update();
+    for (;;) {
+        rc = chan_recv(fd, &msg, fds, CHAN_MAX_FDS, &nfds);
+        if (rc == RC_AGAIN)
+            return;
+        if (rc == RC_ERR)
+            continue;       /* logged and cleaned up; take the next one */
+        if (rc == RC_DONE) {
+            /* the master is gone: nobody will send work or stop us */
+            event_del(worker_chan_ev);
+            close(wctx.chan_fd);
+            wctx.chan_fd = -1;
+            worker_drain("master exited");
+            return;
+        }
+        switch (msg.type) {
+        case CHAN_NEW_CONN:
+            for (int i = 0; i < nfds; i++) {
+                if (wctx.draining) {
+                    /* the master sent it before it told us to quit */
+                    close(fds[i]);
+                    worker_ctx_conn_closed();
+                    continue;
+                }
+                conn_open(fds[i]);
+            }
+            break;
+        case CHAN_QUIT:
+            worker_drain("asked by the master");
+            break;
+        case CHAN_TERMINATE:
+            worker_stop_now();
+            return;
+        case CHAN_REOPEN:
+            log_reopen();
+            access_log_reopen();
+            break;
+        default:
+            log_msg(LOG_WARN, "unexpected channel message %u", msg.type);
+            break;
+        }
+    }
+}
+
+static void
+worker_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    UNUSED(what);
+    UNUSED(arg);
+    clock_update();
+    switch (sig) {
+    case SIGQUIT:
+        worker_drain("SIGQUIT");
+        break;
+    case SIGTERM:
+    case SIGINT:
+        worker_stop_now();
+        break;
+    case SIGUSR1:
+        log_reopen();
+        access_log_reopen();
+        break;
+    }
+}
+
+int
+worker_main(const struct config *cfg, int chan_fd, int id)
+{
+    static const int sigs[] = { SIGQUIT, SIGTERM, SIGINT, SIGUSR1 };
+    struct sigaction sa;
+
+    memset(&wctx, 0, sizeof(wctx));
+    wctx.cfg = *cfg;
+    wctx.id = id;
+    wctx.chan_fd = chan_fd;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);       /* reload is the master's business */
+    clock_update();
+
+    wctx.root_fd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (wctx.root_fd < 0) {
+        log_errno(LOG_CRIT, errno, "cannot open root \"%s\"", cfg->root);
+        return 2;
+    }
+    wctx.base = event_base_new();
+    wctx.pool = mpool_create(0);
+    wctx.scratch_len = cfg->max_request_header + 256;
+    wctx.scratch = malloc(3 * wctx.scratch_len);
+    if (wctx.base == NULL || wctx.pool == NULL || wctx.scratch == NULL
+        || timer_init(wctx.base) != RC_OK
+        || conn_pool_init((size_t) cfg->max_connections) != RC_OK) {
+        log_msg(LOG_CRIT, "cannot set up the worker");
+        return 2;
+    }
+    wctx.load_ev = evtimer_new(wctx.base, worker_load_cb, NULL);
+    worker_chan_ev = event_new(wctx.base, chan_fd, EV_READ | EV_PERSIST,
+                               worker_chan_cb, NULL);
+    if (wctx.load_ev == NULL || worker_chan_ev == NULL
+        || event_add(worker_chan_ev, NULL) < 0) {
+        log_msg(LOG_CRIT, "cannot watch the master channel");
+        return 2;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+        worker_sig[i] = evsignal_new(wctx.base, sigs[i], worker_signal_cb, NULL);
+        if (worker_sig[i] == NULL || event_add(worker_sig[i], NULL) < 0) {
+            log_msg(LOG_CRIT, "cannot watch signal %d", sigs[i]);
+            return 2;
+        }
+    }
+    if (access_log_open(wctx.base, cfg->access_log) != RC_OK)
+        return 2;
+
+    log_msg(LOG_INFO, "ready");
+    event_base_dispatch(wctx.base);
+
+    worker_send_load();
+    access_log_close();
+    for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+        event_free(worker_sig[i]);
+    if (worker_drain_ev != NULL)
+        event_free(worker_drain_ev);
+    if (worker_chan_ev != NULL)
+        event_free(worker_chan_ev);
+    event_free(wctx.load_ev);
+    timer_deinit();
+    conn_pool_deinit();
+    event_base_free(wctx.base);
+    mpool_destroy(wctx.pool);
+    free(wctx.scratch);
+    if (wctx.chan_fd >= 0)
+        close(wctx.chan_fd);
+    close(wctx.root_fd);
+    log_msg(LOG_INFO, "exit");
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* worker_ctx.h - the state one worker process shares between its modules.
+ * Worker only; single-threaded; set up by worker_main() before the loop.
+ * SPDX-License-Identifier: MIT */
+#ifndef WORKER_WORKER_CTX_H
+#define WORKER_WORKER_CTX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "mpool.h"
+
+struct event_base;
+struct event;
+
+struct worker_ctx {
+    struct config      cfg;
+    struct event_base *base;
+    int                id;
+    int                chan_fd;
+    int                root_fd;         /* O_PATH directory of cfg.root */
+    mpool             *pool;
+    bool               draining;        /* finishing in-flight work, then exit */
+    size_t             active;          /* open connections */
+    int                finished;        /* closed since the last load report */
+    struct event      *load_ev;         /* batches load reports */
+    bool               load_armed;
+    char              *scratch;         /* decoded path etc.; cfg-sized */
+    size_t             scratch_len;
+};
+
+extern struct worker_ctx wctx;
+
+/* A connection was closed: count it for the master's load table and, while
+ * draining, stop the loop after the last one. */
+void worker_ctx_conn_closed(void);
+
+#endif
