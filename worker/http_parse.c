@@ -231,9 +231,22 @@ http_parse_transfer_encoding(struct http_parser *p, struct http_request *r,
         r->chunked = true;
         return RC_OK;
     }
-    if (http_list_has(v, len, "chunked"))
-        return 400;     /* chunked, but not as the final coding */
-    return 501;         /* gzip, compress, ...: not implemented */
+    {
+        /* a list: chunked may only be the final coding */
+        size_t end = len, start;
+        while (end > 0 && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+            end--;
+        start = end;
+        while (start > 0 && v[start - 1] != ',')
+            start--;
+        while (start < end && (v[start] == ' ' || v[start] == '\t'))
+            start++;
+        if (end - start == 7 && strncasecmp(v + start, "chunked", 7) == 0)
+            return start > 0 && http_list_has(v, start - 1, "chunked") ? 400 : 501;
+        if (http_list_has(v, len, "chunked"))
+            return 400;     /* chunked, but not as the final coding */
+    }
+    return 501;             /* gzip, compress, ...: not implemented */
 }
 
 static int
@@ -459,6 +472,8 @@ http_decode_form(const char *in, size_t len, char *out)
             if (ch == 0)
                 return RC_ERR;
             i += 2;
+        } else if (http_is_ctl(ch)) {
+            return RC_ERR;
         }
         out[o++] = (char) ch;
     }
@@ -520,7 +535,7 @@ http_chunked_decode(struct http_chunked *c, char *out, const char *in,
         case CH_SIZE: {
             int h = http_hex(ch);
             if (h >= 0) {
-                if (c->size >> 60)
+                if (c->size >> 56)
                     return 400;             /* more than 15 hex digits */
                 c->size = c->size << 4 | (uint64_t) h;
                 break;
@@ -559,7 +574,7 @@ http_chunked_decode(struct http_chunked *c, char *out, const char *in,
                 c->state = CH_TRAILER;
                 break;
             }
-            if (c->total + c->size > max_body)
+            if (c->total > max_body || c->size > max_body - c->total)
                 return 413;
             c->state = CH_DATA;
             break;
@@ -697,8 +712,8 @@ http_parse_date(const char *s, size_t len, time_t *t)
         memset(&tm, 0, sizeof(tm));
         end = strptime(tmp, fmts[i], &tm);
         if (end != NULL && *end == '\0') {
-            *t = timegm(&tm);
-            return *t == (time_t) -1 ? RC_ERR : RC_OK;
+            *t = timegm(&tm);   /* -1 is a valid time (1969-12-31) */
+            return RC_OK;
         }
     }
     return RC_ERR;

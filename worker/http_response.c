@@ -3,7 +3,11 @@
  * SPDX-License-Identifier: MIT */
 #include "http_response.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "defs.h"
@@ -200,12 +204,65 @@ http_response_head(mpool *pool, struct buf *b, const struct http_head *h)
     return RC_OK;
 }
 
+#define HTTP_PAGE_MAX (16 * 1024)
+
+struct http_page {
+    int     status;
+    char   *body;       /* NULL: use the built-in page */
+    size_t  len;
+};
+
+static struct http_page http_pages[] = {
+    { 400, NULL, 0 }, { 401, NULL, 0 }, { 403, NULL, 0 }, { 404, NULL, 0 },
+    { 405, NULL, 0 }, { 409, NULL, 0 }, { 413, NULL, 0 }, { 429, NULL, 0 },
+    { 500, NULL, 0 }, { 503, NULL, 0 },
+};
+
+void
+http_response_load_pages(int root_fd)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(http_pages); i++) {
+        char name[32];
+        struct stat st;
+        ssize_t n;
+        int fd;
+
+        snprintf(name, sizeof(name), "errors/%d.html", http_pages[i].status);
+        fd = openat(root_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            continue;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0
+            && st.st_size <= HTTP_PAGE_MAX) {
+            char *body = malloc((size_t) st.st_size);
+            n = body != NULL ? read(fd, body, (size_t) st.st_size) : -1;
+            if (n == st.st_size) {
+                http_pages[i].body = body;
+                http_pages[i].len = (size_t) n;
+            } else {
+                free(body);
+            }
+        }
+        close(fd);
+    }
+}
+
+void
+http_response_free_pages(void)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(http_pages); i++) {
+        free(http_pages[i].body);
+        http_pages[i].body = NULL;
+    }
+}
+
 int
 http_response_error(mpool *pool, struct buf *b, int status, bool keepalive,
                     bool http10, bool head_only, const char *extra)
 {
     char body[512];
+    const char *page = body;
     struct http_head h;
+    size_t len;
     int n;
 
     n = snprintf(body, sizeof(body),
@@ -213,16 +270,23 @@ http_response_error(mpool *pool, struct buf *b, int status, bool keepalive,
                  "<body><h1>%d %s</h1><hr><p>" WEBSERVER_NAME "</p></body>"
                  "</html>\n", status, http_status_text(status), status,
                  http_status_text(status));
+    len = (size_t) n;
+    for (size_t i = 0; i < ARRAY_SIZE(http_pages); i++) {
+        if (http_pages[i].status == status && http_pages[i].body != NULL) {
+            page = http_pages[i].body;
+            len = http_pages[i].len;
+        }
+    }
     memset(&h, 0, sizeof(h));
     h.status = status;
     h.keepalive = keepalive;
     h.http10 = http10;
     h.content_type = "text/html; charset=utf-8";
-    h.content_length = n;
+    h.content_length = (int64_t) len;
     h.extra = extra;
     if (http_response_head(pool, b, &h) != RC_OK)
         return RC_ERR;
     if (head_only)
         return RC_OK;
-    return buf_append(pool, b, body, (size_t) n);
+    return buf_append(pool, b, page, len);
 }

@@ -47,4 +47,10 @@ int http_response_head(mpool *p, struct buf *b, const struct http_head *h);
 int http_response_error(mpool *p, struct buf *b, int status, bool keepalive,
                         bool http10, bool head_only, const char *extra);
 
+/* Load the site's error pages, ROOT/errors/<status>.html (each up to
+ * 16 KiB), used by http_response_error() instead of the built-in page.
+ * Read once per worker, so a reload picks up changes. */
+void http_response_load_pages(int root_fd);
+void http_response_free_pages(void);
+
 #endif

@@ -19,8 +19,11 @@
 #include "clock.h"
 #include "conn.h"
 #include "conn_pool.h"
+#include "crypt_pool.h"
 #include "defs.h"
+#include "http_response.h"
 #include "log.h"
+#include "redis_client.h"
 #include "timer.h"
 #include "worker_ctx.h"
 
@@ -28,6 +31,8 @@
 #define WORKER_LOAD_DELAY_MS  5
 /* ... or at once when this many are waiting. */
 #define WORKER_LOAD_BATCH     64
+/* Threads per worker that hash passwords. */
+#define WORKER_CRYPT_THREADS  2
 
 struct worker_ctx wctx;
 
@@ -240,11 +245,20 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     }
     if (access_log_open(wctx.base, cfg->access_log) != RC_OK)
         return 2;
+    if (redis_client_init(wctx.base, cfg) != RC_OK
+        || crypt_pool_init(wctx.base, WORKER_CRYPT_THREADS) != RC_OK) {
+        log_msg(LOG_CRIT, "cannot set up the session services");
+        return 2;
+    }
+    http_response_load_pages(wctx.root_fd);
 
     log_msg(LOG_INFO, "ready");
     event_base_dispatch(wctx.base);
 
     worker_send_load();
+    redis_client_deinit();
+    crypt_pool_deinit();
+    http_response_free_pages();
     access_log_close();
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
         event_free(worker_sig[i]);

@@ -700,7 +700,7 @@ ws_stop(struct ws_server *ws)
     nkids = ws_children(ws->pid, kids, WS_MAX_PROCS);
     kill(ws->pid, SIGTERM);
     if (ws_wait_exit(ws, WS_STOP_MS, NULL) == -1) {
-        ws_say("master %d ignored SIGTERM for %d ms: SIGKILL",
+        ws_say("master %d still running %d ms after SIGTERM: SIGKILL",
                (int) ws->pid, WS_STOP_MS);
         kill(ws->pid, SIGKILL);
         ws_wait_exit(ws, WS_STOP_MS, NULL);
@@ -745,16 +745,32 @@ ws_dump_logs(const struct ws_server *ws)
         return;
     }
     dump_tail(ws->error_log, 4000);
-    dump_tail(ws->stderr_log, 4000);
+    dump_tail(ws->stderr_log, 12000);
 }
 
-void
+/* true when PATH holds an ASan/LSan/UBSan report. */
+static bool
+has_sanitizer_report(const char *path)
+{
+    return ws_file_contains(path, "ERROR: AddressSanitizer")
+           || ws_file_contains(path, "ERROR: LeakSanitizer")
+           || ws_file_contains(path, "runtime error:");
+}
+
+int
 ws_cleanup(struct ws_server *ws)
 {
+    int rc = 0;
+
     if (ws->running) {
         ws_stop(ws);
     }
     if (ws->dir[0] != '\0') {
+        if (has_sanitizer_report(ws->stderr_log)) {
+            ws_say("sanitizer report in %s", ws->stderr_log);
+            ws->passed = false;
+            rc = -1;
+        }
         if (!ws->passed) {
             ws_dump_logs(ws);
         }
@@ -765,6 +781,7 @@ ws_cleanup(struct ws_server *ws)
         }
         ws->dir[0] = '\0';
     }
+    return rc;
 }
 
 /* ---- Run the binary to completion ---- */
@@ -1720,7 +1737,8 @@ redis_commandv(int fd, struct redis_reply *reply, int argc,
     }
     fprintf(f, "*%d\r\n", argc);
     for (int i = 0; i < argc; i++) {
-        fprintf(f, "$%zu\r\n%s\r\n", strlen(argv[i]), argv[i]);
+        const char *a = argv[i] ? argv[i] : "";
+        fprintf(f, "$%zu\r\n%s\r\n", strlen(a), a);
     }
     fclose(f);
     {
@@ -1740,7 +1758,8 @@ redis_commandv(int fd, struct redis_reply *reply, int argc,
     rc = rr_reply(rd, reply, 0);
     free(rd);
     if (rc == -1) {
-        ws_say("redis: no or bad reply to %s", argv[0]);
+        ws_say("redis: no or bad reply to %s", argc > 0 && argv[0] ? argv[0]
+                                                                  : "?");
         redis_reply_free(reply);
     }
     return rc;

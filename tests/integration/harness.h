@@ -127,8 +127,10 @@ int ws_wait_exit(struct ws_server *ws, int timeout_ms, int *status);
 int ws_stop(struct ws_server *ws);
 
 /* ws_stop() if still running, print the logs unless ws->passed, remove the
- * temp dir. Safe to call twice. */
-void ws_cleanup(struct ws_server *ws);
+ * temp dir. Safe to call twice. Returns -1 (after printing it) when the
+ * server's stderr.log holds a sanitizer report, so a teardown that returns
+ * this fails the test in -DSANITIZE builds; 0 otherwise. */
+int ws_cleanup(struct ws_server *ws);
 
 /* Print the tails of DIR/error.log and DIR/stderr.log to stderr. */
 void ws_dump_logs(const struct ws_server *ws);

@@ -39,9 +39,10 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    ws_cleanup(*state);
+    int rc = ws_cleanup(*state);
+
     free(*state);
-    return 0;
+    return rc;
 }
 
 /* Run ARGS; returns the result (caller frees), failing on a timeout. */

@@ -35,9 +35,10 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    ws_cleanup(*state);
+    int rc = ws_cleanup(*state);
+
     free(*state);
-    return 0;
+    return rc;
 }
 
 /* Document root + `webserver -c CONF 127.0.0.1 0 3`; returns the workers. */

@@ -77,10 +77,12 @@ setup(void **state)
 static int
 teardown(void **state)
 {
+    int rc;
+
     client_stop();
-    ws_cleanup(*state);
+    rc = ws_cleanup(*state);
     free(*state);
-    return 0;
+    return rc;
 }
 
 /* ---- The client thread ---- */
@@ -200,13 +202,13 @@ write_processes_config(struct ws_server *ws, int processes)
     assert_int_equal(ws_write_config(ws, text), 0);
 }
 
-/* After SIGHUP: wait until the master has exactly WANT children and none of
- * OLD[0..NOLD) is among them or alive. Fills NOW. */
+/* After SIGHUP: wait (at most TIMEOUT_MS) until the master has exactly WANT
+ * children and none of OLD[0..NOLD) is among them or alive. Fills NOW. */
 static void
-wait_new_generation(struct ws_server *ws, const pid_t *old, int nold,
-                    int want, pid_t *now)
+wait_new_generation_ms(struct ws_server *ws, const pid_t *old, int nold,
+                       int want, pid_t *now, int timeout_ms)
 {
-    int64_t t0 = ws_now_ms(), deadline = t0 + DRAIN_MS;
+    int64_t t0 = ws_now_ms(), deadline = t0 + timeout_ms;
     int n, i, stale, alive;
 
     for (;;) {
@@ -237,6 +239,13 @@ wait_new_generation(struct ws_server *ws, const pid_t *old, int nold,
     fputc('\n', stderr);
 }
 
+static void
+wait_new_generation(struct ws_server *ws, const pid_t *old, int nold,
+                    int want, pid_t *now)
+{
+    wait_new_generation_ms(ws, old, nold, want, now, DRAIN_MS);
+}
+
 /* true when LOG has "NAME:LINE" not followed by another digit. */
 static bool
 log_names_line(const char *log, const char *name, int line)
@@ -260,11 +269,11 @@ log_names_line(const char *log, const char *name, int line)
 
 /* ---- Tests ---- */
 
-static void
-test_reload_new_generation_without_client_failures(void **state)
+/* Start the server with 2 workers and the client thread on /page.bin.
+ * Fills OLD with the first generation. */
+static struct client *
+start_with_client(struct ws_server *ws, pid_t *old)
 {
-    struct ws_server *ws = *state;
-    pid_t old[WS_MAX_PROCS], now[WS_MAX_PROCS];
     struct client *cl = calloc(1, sizeof(*cl));
     char path[WS_PATH_MAX + 64];
     size_t len;
@@ -284,14 +293,14 @@ test_reload_new_generation_without_client_failures(void **state)
     assert_int_equal(pthread_create(&running_tid, NULL, client_main, cl), 0);
     running_client = cl;
     client_wait_progress(cl, 20);
+    return cl;
+}
 
-    write_processes_config(ws, 3);
-    assert_int_equal(ws_signal(ws, SIGHUP), 0);
-    wait_new_generation(ws, old, 2, 3, now);
-
-    client_wait_progress(cl, 50);
+/* Stop the client thread, report its counts, fail on any failure. */
+static void
+finish_client(struct client *cl)
+{
     client_stop();
-
     fprintf(stderr, "client: %ld new-connection GETs, %ld keep-alive GETs, "
             "%ld retries (RFC 9112 9.3.1), %ld failures\n",
             atomic_load(&cl->fresh_ok), atomic_load(&cl->keepalive_ok),
@@ -300,10 +309,48 @@ test_reload_new_generation_without_client_failures(void **state)
         fail_msg("%ld client failures, first: %s",
                  atomic_load(&cl->failures), cl->first_failure);
     }
-    assert_true(ws_pid_alive(ws->pid));
-
     free((void *) cl->expect);
     free(cl);
+}
+
+static void
+test_reload_new_generation_without_client_failures(void **state)
+{
+    struct ws_server *ws = *state;
+    pid_t old[WS_MAX_PROCS], now[WS_MAX_PROCS];
+    struct client *cl = start_with_client(ws, old);
+
+    write_processes_config(ws, 3);
+    assert_int_equal(ws_signal(ws, SIGHUP), 0);
+    wait_new_generation(ws, old, 2, 3, now);
+
+    client_wait_progress(cl, 50);
+    finish_client(cl);
+    assert_true(ws_pid_alive(ws->pid));
+    ws->passed = true;
+}
+
+/* The same, ten times over, alternating 3 and 2 workers. */
+static void
+test_reload_repeated_without_client_failures(void **state)
+{
+    struct ws_server *ws = *state;
+    pid_t old[WS_MAX_PROCS], now[WS_MAX_PROCS];
+    struct client *cl = start_with_client(ws, old);
+    int nold = 2;
+
+    for (int i = 0; i < 10; i++) {
+        int want = i % 2 == 0 ? 3 : 2;
+
+        write_processes_config(ws, want);
+        assert_int_equal(ws_signal(ws, SIGHUP), 0);
+        wait_new_generation(ws, old, nold, want, now);
+        memcpy(old, now, (size_t) want * sizeof(pid_t));
+        nold = want;
+        client_wait_progress(cl, 10);
+    }
+    finish_client(cl);
+    assert_true(ws_pid_alive(ws->pid));
     ws->passed = true;
 }
 
@@ -353,6 +400,27 @@ test_reload_broken_config_keeps_workers(void **state)
     ws->passed = true;
 }
 
+/* An old worker that cannot drain (SIGSTOP) is killed by the master once
+ * shutdown_timeout (1s here) and its grace are over; the bound below is
+ * only there so nothing hangs. */
+static void
+test_reload_hung_old_worker_is_killed(void **state)
+{
+    struct ws_server *ws = *state;
+    pid_t old[WS_MAX_PROCS], now[WS_MAX_PROCS];
+
+    assert_int_equal(ws_start_conf(ws, "processes = 1\n"
+                                       "shutdown_timeout = 1s\n"), 0);
+    assert_int_equal(ws_wait_children(ws->pid, 1, 5000, old), 1);
+    assert_int_equal(kill(old[0], SIGSTOP), 0);
+
+    assert_int_equal(ws_write_config(ws, "processes = 1\n"
+                                         "shutdown_timeout = 1s\n"), 0);
+    assert_int_equal(ws_signal(ws, SIGHUP), 0);
+    wait_new_generation_ms(ws, old, 1, 1, now, 15000);
+    ws->passed = true;
+}
+
 int
 main(void)
 {
@@ -361,7 +429,11 @@ main(void)
             test_reload_new_generation_without_client_failures,
             setup, teardown),
         cmocka_unit_test_setup_teardown(
+            test_reload_repeated_without_client_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(
             test_reload_broken_config_keeps_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_reload_hung_old_worker_is_killed, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "harness.h"
@@ -35,9 +36,10 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    ws_cleanup(*state);
+    int rc = ws_cleanup(*state);
+
     free(*state);
-    return 0;
+    return rc;
 }
 
 struct quit_at {
@@ -150,6 +152,79 @@ test_signals_term_stops_everything_fast(void **state)
     ws->passed = true;
 }
 
+/* A worker that cannot react (SIGSTOP) must not hold a fast stop up: the
+ * master escalates to SIGKILL, and everything is gone within 3 s. */
+static void
+test_signals_term_kills_hung_worker(void **state)
+{
+    struct ws_server *ws = *state;
+    pid_t kids[WS_MAX_PROCS];
+    int64_t t0, left;
+    int n, status;
+
+    assert_int_equal(ws_start_conf(ws, "processes = 2\n"), 0);
+    n = ws_wait_children(ws->pid, 2, 5000, kids);
+    assert_int_equal(n, 2);
+    assert_int_equal(kill(kids[0], SIGSTOP), 0);
+
+    t0 = ws_now_ms();
+    assert_int_equal(ws_signal(ws, SIGTERM), 0);
+    if (ws_wait_exit(ws, 3000, &status) == -1) {
+        fail_msg("master %d still running 3 s after SIGTERM with worker %d "
+                 "stopped (%s)", (int) ws->pid, (int) kids[0],
+                 ws_pid_alive(kids[0]) ? "still there" : "gone");
+    }
+    left = 3000 - (ws_now_ms() - t0);
+    n = ws_wait_pids_gone(kids, n, left > 0 ? (int) left : 0);
+    if (n != 0) {
+        fail_msg("%d workers still alive 3 s after SIGTERM", n);
+    }
+    assert_true(WIFEXITED(status));
+    ws->passed = true;
+}
+
+/* USR1 reopens the error log: after logrotate moved it away, the master
+ * creates it again and writes there (a reload makes it log something). */
+static void
+test_signals_usr1_reopens_error_log(void **state)
+{
+    struct ws_server *ws = *state;
+    char moved[WS_PATH_MAX + 8];
+    pid_t kids[WS_MAX_PROCS];
+    int64_t deadline;
+    size_t len = 0;
+    char *text;
+
+    assert_int_equal(ws_start_conf(ws, "processes = 1\n"), 0);
+    assert_int_equal(ws_wait_children(ws->pid, 1, 5000, kids), 1);
+    snprintf(moved, sizeof(moved), "%s.1", ws->error_log);
+    assert_int_equal(rename(ws->error_log, moved), 0);
+
+    assert_int_equal(ws_signal(ws, SIGUSR1), 0);
+    deadline = ws_now_ms() + 5000;
+    while (access(ws->error_log, F_OK) == -1 && ws_now_ms() < deadline) {
+        ws_sleep_ms(20);
+    }
+    if (access(ws->error_log, F_OK) == -1) {
+        fail_msg("%s not re-created within 5 s of SIGUSR1", ws->error_log);
+    }
+    assert_int_equal(ws_signal(ws, SIGHUP), 0);
+    deadline = ws_now_ms() + 5000;
+    while (ws_now_ms() < deadline) {
+        text = ws_read_file(ws->error_log, &len);
+        free(text);
+        if (len > 0) {
+            break;
+        }
+        ws_sleep_ms(20);
+    }
+    if (len == 0) {
+        fail_msg("nothing logged to the reopened %s after SIGHUP",
+                 ws->error_log);
+    }
+    ws->passed = true;
+}
+
 /* -t on broken configs: exit 1, stderr names FILE:LINE. */
 static void
 test_signals_check_broken_config(void **state)
@@ -212,6 +287,10 @@ main(void)
             test_signals_quit_completes_slow_download, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_signals_term_stops_everything_fast, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_signals_term_kills_hung_worker, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_signals_usr1_reopens_error_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signals_check_broken_config,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_signals_check_shipped_config,

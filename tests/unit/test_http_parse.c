@@ -743,7 +743,7 @@ static const struct decode_case path_cases[] = {
     D("/plain/path.html", 16, "/plain/path.html"),
     D("%41", 1, "A"),
     D("/a%20b", 4, "/a b"),
-    D("/%2e%2e/x", 4, "/../x"),
+    D("/%2e%2e/x", 5, "/../x"),
     D("/%2E%2E", 3, "/.."),
     D("/a%2fb", 4, "/a/b"),
     D("/a%2Fb", 4, "/a/b"),
@@ -773,7 +773,7 @@ static const struct decode_case form_cases[] = {
     D("++", 2, "  "),
     D("%2B", 1, "+"),
     D("a%20b%3Dc", 5, "a b=c"),
-    D("name=J%C3%B6rg+M", 9, "name=J\xc3\xb6rg M"),
+    D("name=J%C3%B6rg+M", 12, "name=J\xc3\xb6rg M"),
     D("x=%41%42", 4, "x=AB"),
     D("%", RC_ERR, NULL),
     D("a=%4", RC_ERR, NULL),
@@ -782,38 +782,46 @@ static const struct decode_case form_cases[] = {
     D("a=%00", RC_ERR, NULL),
 };
 
+/* Decode every case into an exact-size buffer and in place (OUT == IN);
+ * print_error each mismatch with its line, fail once at the end. */
 static void
 run_decode_table(const struct decode_case *cases, size_t n,
                  int (*fn)(const char *, size_t, char *))
 {
+    int failed = 0;
+
     for (size_t i = 0; i < n; i++) {
         const struct decode_case *t = &cases[i];
         char *in = dup_exact(t->in, t->len);
         char *out = malloc(t->len + 1);
-        int rc;
+        int rc, rc2;
 
         assert_non_null(out);
         rc = fn(in, t->len, out);
-        if (rc != t->rc)
-            fail_msg("case at line %d: rc %d, expected %d", t->line, rc,
-                     t->rc);
-        if (rc >= 0) {
-            if (memcmp(out, t->out, (size_t) rc) != 0 || out[rc] != '\0')
-                fail_msg("case at line %d: decoded \"%.*s\", expected "
-                         "\"%s\"", t->line, rc, out, t->out);
+        if (rc != t->rc) {
+            print_error("case at line %d: rc %d, expected %d\n", t->line, rc,
+                        t->rc);
+            failed++;
+        } else if (rc >= 0) {
+            if (memcmp(out, t->out, (size_t) rc) != 0 || out[rc] != '\0') {
+                print_error("case at line %d: decoded \"%.*s\", expected "
+                            "\"%s\"\n", t->line, rc, out, t->out);
+                failed++;
+            }
             /* in place: OUT == IN, the buffer holds LEN + 1 bytes */
-            char *inplace = malloc(t->len + 1);
-            assert_non_null(inplace);
-            memcpy(inplace, t->in, t->len);
-            if (fn(inplace, t->len, inplace) != rc
-                || memcmp(inplace, t->out, (size_t) rc) != 0)
-                fail_msg("case at line %d: in-place decoding differs",
-                         t->line);
-            free(inplace);
+            memcpy(out, t->in, t->len);
+            rc2 = fn(out, t->len, out);
+            if (rc2 != rc || memcmp(out, t->out, (size_t) rc) != 0) {
+                print_error("case at line %d: in-place decoding differs\n",
+                            t->line);
+                failed++;
+            }
         }
         free(out);
         free(in);
     }
+    if (failed != 0)
+        fail_msg("%d of %zu cases failed", failed, n);
 }
 
 static void
@@ -828,6 +836,21 @@ test_http_parse_decode_form(void **state)
 {
     UNUSED(state);
     run_decode_table(form_cases, ARRAY_SIZE(form_cases), http_decode_form);
+}
+
+/* %00 is refused so that a decoded value never holds a NUL (it ends up as a
+ * C string: a user name, a Redis key). A raw NUL byte in the input must be
+ * refused for the same reason, as http_decode_path does. */
+static void
+test_http_parse_decode_form_raw_nul(void **state)
+{
+    static const char in[] = "user=admin\0junk";
+    char out[sizeof(in)];
+
+    UNUSED(state);
+    assert_int_equal(http_decode_form("user=admin%00junk", 17, out), RC_ERR);
+    assert_int_equal(http_decode_path("/admin\0junk", 11, out), RC_ERR);
+    assert_int_equal(http_decode_form(in, sizeof(in) - 1, out), RC_ERR);
 }
 
 /* ---- Chunked bodies ---- */
@@ -900,6 +923,8 @@ static const struct chunk_case chunk_cases[] = {
     C("100000000000000000000000000000000\r\n", .rc = 400),
 };
 
+#define FEED_BROKEN (-1000)    /* consumed/produced out of bounds */
+
 /* Decode IN, cut into pieces at CUTS[0..NCUTS) (ascending), into OUT.
  * Unconsumed bytes are offered again with the next piece. With INPLACE the
  * input lives in OUT's buffer and is decoded over itself. */
@@ -933,9 +958,12 @@ chunked_feed(const struct chunk_case *t, const size_t *cuts, size_t ncuts,
         }
         if (rc != RC_OK && rc != RC_AGAIN)
             break;
-        if (n_in > end - pos || n_out > n_in)
-            fail_msg("case at line %d: consumed %zu of %zu, produced %zu",
-                     t->line, n_in, end - pos, n_out);
+        if (n_in > end - pos || n_out > n_in) {
+            print_error("case at line %d: consumed %zu of %zu, produced "
+                        "%zu\n", t->line, n_in, end - pos, n_out);
+            rc = FEED_BROKEN;
+            break;
+        }
         pos += n_in;
         o += n_out;
         if (rc == RC_OK)
@@ -946,58 +974,75 @@ chunked_feed(const struct chunk_case *t, const size_t *cuts, size_t ncuts,
     return rc;
 }
 
-static void
+static int
 chunk_check(const struct chunk_case *t, const char *how, size_t at, int rc,
             const char *out, size_t produced, size_t consumed)
 {
-    if (rc != t->rc)
-        fail_msg("case at line %d (%s %zu): rc %d, expected %d", t->line, how,
-                 at, rc, t->rc);
+    if (rc != t->rc) {
+        print_error("case at line %d (%s %zu): rc %d, expected %d\n", t->line,
+                    how, at, rc, t->rc);
+        return 1;
+    }
     if (rc != RC_OK && rc != RC_AGAIN)
-        return;
-    if (produced != strlen(t->out) || memcmp(out, t->out, produced) != 0)
-        fail_msg("case at line %d (%s %zu): decoded \"%.*s\", expected "
-                 "\"%s\"", t->line, how, at, (int) produced, out, t->out);
-    if (rc == RC_OK && consumed != t->len - t->rest)
-        fail_msg("case at line %d (%s %zu): consumed %zu, expected %zu",
-                 t->line, how, at, consumed, t->len - t->rest);
+        return 0;
+    if (produced != strlen(t->out) || memcmp(out, t->out, produced) != 0) {
+        print_error("case at line %d (%s %zu): decoded \"%.*s\", expected "
+                    "\"%s\"\n", t->line, how, at, (int) produced, out,
+                    t->out);
+        return 1;
+    }
+    if (rc == RC_OK && consumed != t->len - t->rest) {
+        print_error("case at line %d (%s %zu): consumed %zu, expected %zu\n",
+                    t->line, how, at, consumed, t->len - t->rest);
+        return 1;
+    }
+    return 0;
 }
 
+/* Each case one-shot, split at every offset and byte by byte, both into a
+ * separate buffer and in place; the first mismatch of a case is printed. */
 static void
 test_http_parse_chunked_table(void **state)
 {
+    int failed = 0;
+
     UNUSED(state);
     for (size_t i = 0; i < ARRAY_SIZE(chunk_cases); i++) {
         const struct chunk_case *t = &chunk_cases[i];
         char *out = malloc(t->len + 1);
         size_t *cuts = malloc((t->len + 1) * sizeof(*cuts));
         size_t produced, consumed;
-        int rc;
+        int rc, bad = 0;
 
         assert_non_null(out);
         assert_non_null(cuts);
-        rc = chunked_feed(t, NULL, 0, false, out, &produced, &consumed);
-        chunk_check(t, "one-shot", t->len, rc, out, produced, consumed);
-        rc = chunked_feed(t, NULL, 0, true, out, &produced, &consumed);
-        chunk_check(t, "in place", t->len, rc, out, produced, consumed);
+        for (int inplace = 0; inplace <= 1 && bad == 0; inplace++) {
+            const char *mode = inplace ? "in place, split at" : "split at";
 
-        for (size_t cut = 0; cut <= t->len; cut++) {
-            rc = chunked_feed(t, &cut, 1, false, out, &produced, &consumed);
-            chunk_check(t, "split at", cut, rc, out, produced, consumed);
-            rc = chunked_feed(t, &cut, 1, true, out, &produced, &consumed);
-            chunk_check(t, "in place, split at", cut, rc, out, produced,
-                        consumed);
+            rc = chunked_feed(t, NULL, 0, inplace, out, &produced, &consumed);
+            bad += chunk_check(t, inplace ? "in place" : "one-shot", t->len,
+                               rc, out, produced, consumed);
+            for (size_t cut = 0; cut <= t->len && bad == 0; cut++) {
+                rc = chunked_feed(t, &cut, 1, inplace, out, &produced,
+                                  &consumed);
+                bad += chunk_check(t, mode, cut, rc, out, produced, consumed);
+            }
+            for (size_t k = 0; k < t->len; k++)
+                cuts[k] = k + 1;
+            if (bad == 0) {
+                rc = chunked_feed(t, cuts, t->len, inplace, out, &produced,
+                                  &consumed);
+                bad += chunk_check(t, inplace ? "in place, byte by byte"
+                                              : "byte by byte", 1, rc, out,
+                                   produced, consumed);
+            }
         }
-        for (size_t k = 0; k < t->len; k++)
-            cuts[k] = k + 1;
-        rc = chunked_feed(t, cuts, t->len, false, out, &produced, &consumed);
-        chunk_check(t, "byte by byte", 1, rc, out, produced, consumed);
-        rc = chunked_feed(t, cuts, t->len, true, out, &produced, &consumed);
-        chunk_check(t, "in place, byte by byte", 1, rc, out, produced,
-                    consumed);
+        failed += bad;
         free(cuts);
         free(out);
     }
+    if (failed != 0)
+        fail_msg("%d of %zu cases failed", failed, ARRAY_SIZE(chunk_cases));
 }
 
 /* Once the last chunk and trailers are read, further calls consume nothing
@@ -1255,6 +1300,7 @@ main(void)
         cmocka_unit_test(test_http_parse_method_from),
         cmocka_unit_test(test_http_parse_decode_path),
         cmocka_unit_test(test_http_parse_decode_form),
+        cmocka_unit_test(test_http_parse_decode_form_raw_nul),
         cmocka_unit_test(test_http_parse_chunked_table),
         cmocka_unit_test(test_http_parse_chunked_done_is_sticky),
         cmocka_unit_test(test_http_parse_chunked_long_lines),

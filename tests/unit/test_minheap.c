@@ -14,6 +14,9 @@
 #include "defs.h"
 #include "minheap.h"
 
+/* Node arrays in these tests are static: a node must outlive its heap, and
+ * the fixture destroys the heap after the test function has returned. */
+
 /* ---- Helpers ---- */
 
 static void
@@ -117,7 +120,7 @@ test_minheap_push_pop_order(void **state)
                                      UINT64_MAX, 55 };
     static const uint64_t sorted[] = { 0, 10, 20, 30, 40, 50, 55, 60, 70, 80,
                                        90, UINT64_MAX };
-    struct minheap_node n[ARRAY_SIZE(keys)];
+    static struct minheap_node n[ARRAY_SIZE(keys)];
     minheap *h = *state;
 
     nodes_init(n, ARRAY_SIZE(n), keys);
@@ -135,7 +138,7 @@ test_minheap_duplicate_keys(void **state)
 {
     static const uint64_t keys[] = { 5, 5, 1, 5, 1, 9, 1, 5 };
     static const uint64_t sorted[] = { 1, 1, 1, 5, 5, 5, 5, 9 };
-    struct minheap_node n[ARRAY_SIZE(keys)];
+    static struct minheap_node n[ARRAY_SIZE(keys)];
     minheap *h = *state;
 
     nodes_init(n, ARRAY_SIZE(n), keys);
@@ -149,7 +152,7 @@ static void
 test_minheap_top(void **state)
 {
     static const uint64_t keys[] = { 7, 3, 9 };
-    struct minheap_node n[3];
+    static struct minheap_node n[3];
     minheap *h = *state;
 
     nodes_init(n, 3, keys);
@@ -166,7 +169,7 @@ test_minheap_top(void **state)
 static void
 test_minheap_pop_then_push_again(void **state)
 {
-    struct minheap_node n[4];
+    static struct minheap_node n[4];
     minheap *h = *state;
     struct minheap_node *x;
 
@@ -189,7 +192,8 @@ static void
 erase_case(minheap *h, enum erase_at at)
 {
     enum { N = 15 };
-    struct minheap_node n[N], *victim = NULL;
+    static struct minheap_node n[N];
+    struct minheap_node *victim = NULL;
     uint64_t want[N - 1];
     size_t k = 0, size;
 
@@ -247,7 +251,7 @@ test_minheap_erase_moves_last_up(void **state)
      * erasing index 3 moves the last node (key 3) under 100: it must rise */
     static const uint64_t keys[] = { 0, 100, 1, 101, 102, 2, 3 };
     static const uint64_t sorted[] = { 0, 1, 2, 3, 100, 102 };
-    struct minheap_node n[7];
+    static struct minheap_node n[7];
     minheap *h = *state;
 
     nodes_init(n, 7, keys);
@@ -264,7 +268,7 @@ test_minheap_erase_moves_last_up(void **state)
 static void
 test_minheap_erase_not_queued_is_noop(void **state)
 {
-    struct minheap_node n[5], outsider;
+    static struct minheap_node n[5], outsider;
     minheap *h = *state;
     struct minheap_node *popped;
 
@@ -291,7 +295,7 @@ static void
 test_minheap_adjust_up_and_down(void **state)
 {
     enum { N = 10 };
-    struct minheap_node n[N];
+    static struct minheap_node n[N];
     minheap *h = *state;
 
     nodes_init(n, N, NULL);
@@ -317,6 +321,31 @@ test_minheap_adjust_up_and_down(void **state)
         static const uint64_t want[] = { 10, 20, 30, 40, 55, 60, 70, 80, 90,
                                          1000 };
         pop_expect(h, want, ARRAY_SIZE(want));
+    }
+}
+
+/* ---- Destroy ---- */
+
+/* minheap.h: "minheap_destroy ... accepts NULL; nodes are untouched". A
+ * caller may therefore free its nodes before the heap, so destroy must not
+ * write to them. */
+static void
+test_minheap_destroy_leaves_nodes_untouched(void **state)
+{
+    static struct minheap_node n[3];
+    static struct minheap_node before[3];
+    minheap *h = minheap_create(0);
+
+    (void) state;
+    assert_non_null(h);
+    nodes_init(n, 3, NULL);
+    push_all(h, n, 3);
+    memcpy(before, n, sizeof(n));
+    minheap_destroy(h);
+    for (size_t i = 0; i < 3; i++) {
+        if (n[i].index != before[i].index || n[i].key != before[i].key)
+            fail_msg("node %zu changed by minheap_destroy: index %zu -> %zu",
+                     i, before[i].index, n[i].index);
     }
 }
 
@@ -411,13 +440,17 @@ test_minheap_randomized_against_model(void **state)
     minheap *h = *state;
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
     int counts[4] = { 0 };
+    size_t max_size = 0;
 
     memset(&m, 0, sizeof(m));
     nodes_init(m.n, R_NODES, NULL);
     for (int op = 0; op < R_OPS; op++) {
         size_t i = rnd(&seed) % R_NODES;
         uint64_t key = rnd(&seed) % R_KEYS;
-        int kind = (int) (rnd(&seed) % 4);
+        /* 40% push, 20% pop, 15% erase, 25% adjust: about a third of the
+         * nodes stay queued, so the heap is deep and adjust finds nodes */
+        int r = (int) (rnd(&seed) % 20);
+        int kind = r < 8 ? 0 : r < 12 ? 1 : r < 15 ? 2 : 3;
 
         switch (kind) {
         case 0:                                 /* push */
@@ -465,10 +498,13 @@ test_minheap_randomized_against_model(void **state)
             break;
         }
         model_check(h, &m, op);
+        if (m.size > max_size)
+            max_size = m.size;
     }
     /* every kind of operation really ran, and the heap got large */
     for (int k = 0; k < 4; k++)
         assert_true(counts[k] > R_OPS / 20);
+    assert_true(max_size > R_NODES / 4);
     while (m.size > 0) {
         uint64_t min = model_min(&m);
         struct minheap_node *x = minheap_pop(h);
@@ -496,6 +532,7 @@ main(void)
         T(test_minheap_erase_moves_last_up),
         T(test_minheap_erase_not_queued_is_noop),
         T(test_minheap_adjust_up_and_down),
+        T(test_minheap_destroy_leaves_nodes_untouched),
         T(test_minheap_grows),
         T(test_minheap_randomized_against_model),
 #undef T

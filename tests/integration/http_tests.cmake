@@ -1,0 +1,3 @@
+# http_tests.cmake - the HTTP engine's integration tests (included from CMakeLists.txt).
+# SPDX-License-Identifier: MIT
+add_integration_test(test_http TIMEOUT 180)

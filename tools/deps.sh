@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# tools/deps.sh - install the Debian packages the build and tests need, only
+# those missing. Sourced by run.sh and test.sh; needs root (or sudo) when
+# something is missing.
+set -euo pipefail
+
+WEBSERVER_PKGS_BUILD="build-essential cmake pkg-config libevent-dev libhiredis-dev libcmocka-dev libcrypt-dev"
+WEBSERVER_PKGS_RUN="redis-server"
+
+deps_install() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
+            || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "installing: ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -q >/dev/null
+    $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}

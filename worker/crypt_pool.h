@@ -1,0 +1,38 @@
+/* crypt_pool.h - password hashing off the event loop. yescrypt is slow on
+ * purpose (tens of ms); a few threads per worker do it, and results come
+ * back to the loop through an eventfd, so static requests keep flowing
+ * while people log in. Worker only: the API is called from the loop thread,
+ * callbacks run on the loop thread.
+ * SPDX-License-Identifier: MIT */
+#ifndef WORKER_CRYPT_POOL_H
+#define WORKER_CRYPT_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CRYPT_POOL_HASH_MAX 256
+
+/* OK: for a hash job, HASH holds the new hash; for a verify job, whether
+ * the password matched. !OK on an internal error (or a mismatch). */
+typedef void (*crypt_pool_cb)(bool ok, const char *hash, void *arg);
+
+struct event_base;
+
+/* Prepare NTHREADS threads (started on first use). Returns RC_OK/RC_ERR. */
+int crypt_pool_init(struct event_base *base, int nthreads);
+
+/* Stop the threads (waiting for the jobs they run) and drop queued jobs
+ * without calling their callbacks. */
+void crypt_pool_deinit(void);
+
+/* Hash PASSWORD (LEN bytes, copied) with a fresh salt. Returns RC_OK or
+ * RC_ERR (then CB is not called). */
+int crypt_pool_hash(const char *password, size_t len, crypt_pool_cb cb,
+                    void *arg);
+
+/* Check PASSWORD against HASH (copied). HASH NULL checks against a dummy
+ * hash, so an unknown user costs as much time as a known one. */
+int crypt_pool_verify(const char *password, size_t len, const char *hash,
+                      crypt_pool_cb cb, void *arg);
+
+#endif
