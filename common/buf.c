@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include "buf.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "defs.h"
@@ -32,6 +33,8 @@ buf_reserve(mpool *p, struct buf *b, size_t n)
         buf_compact(b);
         return RC_OK;
     }
+    if (n > SIZE_MAX - len)
+        return RC_ERR;
     want = len + n;
     cap = mpool_size_class(want);
     data = mpool_alloc(p, cap);

@@ -117,8 +117,16 @@ chan_recv(int chan_fd, struct chan_msg *msg, int *fds, int maxfds, int *nfds)
         log_errno(LOG_ERR, errno, "recvmsg() failed on channel %d", chan_fd);
         return RC_ERR;
     }
-    if (n == 0)
+    if (n == 0) {
+        /* EOF carries no descriptors; a zero-length message that does is
+         * malformed, and what it carried must not leak */
+        if (mh.msg_controllen > 0 && CMSG_FIRSTHDR(&mh) != NULL) {
+            log_msg(LOG_ERR, "empty channel message carrying descriptors");
+            chan_close_rights(&mh);
+            return RC_ERR;
+        }
         return RC_DONE;
+    }
 
     if ((size_t) n != sizeof(*msg) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
         log_msg(LOG_ERR, "malformed channel message: %zd bytes, flags 0x%x",

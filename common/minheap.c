@@ -32,8 +32,6 @@ minheap_destroy(minheap *h)
 {
     if (h == NULL)
         return;
-    for (size_t i = 0; i < h->n; i++)
-        h->a[i]->index = MINHEAP_NONE;
     free(h->a);
     free(h);
 }

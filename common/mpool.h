@@ -30,7 +30,9 @@ struct mpool_stats {
 };
 
 /* Create a pool whose free lists hold at most MAX_FREE_BYTES per class
- * (0: a default of 4 MiB). Returns NULL on ENOMEM. */
+ * (0: a default of 4 MiB), but always room for one chunk, so a class
+ * larger than the budget still recycles its last chunk. Returns NULL on
+ * ENOMEM. */
 mpool *mpool_create(size_t max_free_bytes);
 
 /* Free every cached chunk and the pool; chunks still handed out must have

@@ -597,7 +597,7 @@ master_run(const struct master_opts *o, const struct config *cfg, int lfd)
             return 2;
         }
     }
-    M.tick = evtimer_new(M.base, master_tick_cb, NULL);
+    M.tick = event_new(M.base, -1, EV_PERSIST, master_tick_cb, NULL);
     if (M.tick == NULL)
         return 2;
     if (dispatch_start(M.base, lfd) != RC_OK)

@@ -398,9 +398,11 @@ conn_read_body(struct conn *c)
                 return RC_ERR;
         } else {
             char *in = c->rbuf.data + c->rbuf.rpos + c->req.head_len + c->body_len;
-            size_t inlen = len - c->req.head_len - c->body_len, used, made;
+            size_t inlen = len - c->req.head_len - c->body_len, used = 0, made = 0;
             rc = http_chunked_decode(&c->chunked, in, in, inlen, &used, &made,
                                      wctx.cfg.max_request_body);
+            if (rc > 0)
+                return rc;      /* 400 or 413: nothing more is read */
             /* close the gap the chunk framing left, so the buffer holds
              * only the decoded body and bytes not yet decoded */
             if (used > made) {
@@ -558,7 +560,9 @@ conn_drive(struct conn *c)
             }
             conn_response_done(c);
             if (c->state == CONN_READING && ++handled >= CONN_REQS_PER_EVENT) {
-                event_active(&c->ev, EV_READ, 0);
+                /* resume from the buffer later; EV_TIMEOUT says "no new
+                 * readiness", so readable keeps what the last read found */
+                event_active(&c->ev, EV_TIMEOUT, 0);
                 return;
             }
             break;

@@ -511,6 +511,7 @@ http_chunked_decode(struct http_chunked *c, char *out, const char *in,
 {
     size_t i = 0, o = 0;
 
+    *consumed = *produced = 0;      /* what an error return leaves */
     while (i < len && c->state != CH_DONE) {
         unsigned char ch = (unsigned char) in[i];
 

@@ -103,7 +103,8 @@ struct http_chunked {
 void http_chunked_init(struct http_chunked *c);
 
 /* Decode IN[0, LEN) into OUT (OUT <= IN is allowed: it works in place).
- * *consumed bytes of input were used, *produced bytes written. Returns RC_OK
+ * *consumed bytes of input were used, *produced bytes written (both 0 on an
+ * error return). Returns RC_OK
  * at the end of the body (last chunk and trailers read), RC_AGAIN when it
  * needs more input, 400 on a syntax error, 413 once the body would exceed
  * MAX_BODY. */

@@ -183,10 +183,6 @@ http_response_head(mpool *pool, struct buf *b, const struct http_head *h)
         *p++ = '/';
         p = put_u64(p, (uint64_t) h->range_total);
         p = PUT_LIT(p, "\r\n");
-    } else if (h->status == 416) {
-        p = PUT_LIT(p, "Content-Range: bytes */");
-        p = put_u64(p, (uint64_t) h->range_total);
-        p = PUT_LIT(p, "\r\n");
     }
     if (h->location != NULL) {
         p = PUT_LIT(p, "Location: ");

@@ -25,7 +25,7 @@ struct http_head {
     const char *location;       /* NULL: none */
     off_t       range_first;    /* 206: bytes first-last/total */
     off_t       range_last;
-    off_t       range_total;    /* 206 and 416 */
+    off_t       range_total;    /* (416 passes its Content-Range in extra) */
     const char *extra;          /* NULL, or more "Name: value\r\n" lines */
 };
 

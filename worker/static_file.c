@@ -161,7 +161,7 @@ static_open_checked(int root_fd, const char *rel)
         return -EACCES;
     root[n] = '\0';
     fd = openat(root_fd, rel[0] != '\0' ? rel : ".", O_RDONLY | O_CLOEXEC
-                | O_NOCTTY);
+                | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return -errno;
     snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -184,7 +184,8 @@ static_open(int root_fd, const char *rel)
 
     if (!no_openat2) {
         memset(&how, 0, sizeof(how));
-        how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+        /* O_NONBLOCK: a FIFO under root must not stall the worker */
+        how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
         how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
         fd = syscall(SYS_openat2, root_fd, rel[0] != '\0' ? rel : ".", &how,
                      sizeof(how));

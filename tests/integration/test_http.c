@@ -1,7 +1,12 @@
-/* test_http.c - the HTTP engine end to end: static files, conditional and range requests, keep-alive, pipelining, errors, bodies, path traversal.
+/* test_http.c - the HTTP engine end to end against the real binary: static
+ * files, conditional and range requests, keep-alive, pipelining, error
+ * answers and closes, request bodies, path traversal. Each test starts its
+ * own server on an ephemeral port; every wait is bounded.
  * SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -256,6 +261,26 @@ has_close(const struct http_resp *r)
 {
     const char *v = http_header(r, "Connection");
     return v != NULL && strcasestr(v, "close") != NULL;
+}
+
+static size_t
+count_header(const struct http_resp *r, const char *name)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < r->nheaders; i++) {
+        n += strcasecmp(r->headers[i].name, name) == 0;
+    }
+    return n;
+}
+
+/* No worker died: the master logs every child killed by a signal. */
+static void
+assert_no_crash(const struct ws_server *ws)
+{
+    if (ws_file_contains(ws->error_log, "killed by signal")) {
+        fail_msg("a worker crashed (see error.log)");
+    }
 }
 
 static char *
@@ -732,6 +757,11 @@ test_http_range_unsatisfiable_416(void **state)
         if (r.status != 416) {
             fail_msg("Range '%s': status %d, want 416", ranges[i], r.status);
         }
+        if (count_header(&r, "Content-Range") != 1) {
+            fail_msg("Range '%s': %zu Content-Range headers, first '%s'",
+                     ranges[i], count_header(&r, "Content-Range"),
+                     http_header(&r, "Content-Range"));
+        }
         assert_header(&r, "Content-Range", "bytes */1000");
         /* whatever the body, not the file */
         if (r.body_len == DATA_SIZE) {
@@ -931,6 +961,40 @@ test_http_connection_close_honoured(void **state)
 }
 
 static void
+test_http_request_split_bytewise(void **state)
+{
+    static const char two[] =
+        "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct ws_server *ws = *state;
+    struct http_resp r;
+    struct http_conn c;
+    int on = 1;
+
+    start(ws, CONF);
+    open_conn(ws, &c);
+    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    /* one byte per send, a short pause now and then: any split parses */
+    for (size_t i = 0; i < sizeof(two) - 1; i++) {
+        assert_int_equal(http_send(&c, two + i, 1), HTTP_OK);
+        if (i % 8 == 0) {
+            ws_sleep_ms(1);
+        }
+    }
+    assert_int_equal(http_read_response(&c, false, &r), HTTP_OK);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, A_TEXT);
+    http_resp_free(&r);
+    assert_int_equal(http_read_response(&c, false, &r), HTTP_OK);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, B_TEXT);
+    http_resp_free(&r);
+    assert_quiet_open(&c);
+    http_conn_close(&c);
+    ws->passed = true;
+}
+
+static void
 test_http_pipelining_three_in_order(void **state)
 {
     static const char three[] =
@@ -1053,6 +1117,7 @@ run_bad_cases(struct ws_server *ws, const struct bad_case *cases, size_t n)
     if (failed) {
         fail_msg("%d of %zu bad requests answered wrongly", failed, n);
     }
+    assert_no_crash(ws);
 }
 
 static void
@@ -1200,9 +1265,42 @@ test_http_body_too_large_413(void **state)
     cases[1] = (struct bad_case) { __LINE__, no_body, sizeof(no_body) - 1,
                                    413 };
     cases[2] = (struct bad_case) { __LINE__, chunked, ch_len, 413 };
-    run_bad_cases(ws, cases, 3);
+    for (int round = 0; round < 5; round++) {
+        run_bad_cases(ws, cases, 3);
+    }
     free(cl_body);
     free(chunked);
+    ws->passed = true;
+}
+
+static void
+test_http_bad_chunked_body_400(void **state)
+{
+#define CH "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    static const struct bad_case cases[] = {
+        BAD(CH "zz\r\nhello\r\n0\r\n\r\n", 400),
+        BAD(CH "\r\nhello\r\n0\r\n\r\n", 400),
+        BAD(CH "5\r\nhelloXX0\r\n\r\n", 400),
+        BAD(CH "5\nhello\r\n0\r\n\r\n", 400),
+        BAD(CH "-5\r\nhello\r\n0\r\n\r\n", 400),
+        BAD(CH "fffffffffffffffff\r\nhello\r\n0\r\n\r\n", 400),
+        BAD(CH "5\r\nhello\r\n0\r\nX-Bad\0: 1\r\n\r\n", 400),
+    };
+#undef CH
+    struct ws_server *ws = *state;
+
+    start(ws, CONF);
+    /* repeated: a bug reading uninitialised state may not show at once */
+    for (int round = 0; round < 30; round++) {
+        run_bad_cases(ws, cases, sizeof(cases) / sizeof(cases[0]));
+    }
+    {
+        struct http_resp r;
+        assert_int_equal(http_get(ws->port, "/a.txt", &r), HTTP_OK);
+        assert_int_equal(r.status, 200);
+        http_resp_free(&r);
+    }
+    assert_no_crash(ws);
     ws->passed = true;
 }
 
@@ -1228,14 +1326,13 @@ test_http_post_static_405_allow(void **state)
     http_resp_free(&r);
     req(&c, "POST", "/x", "Content-Length: 0\r\n", &r);
     assert_int_equal(r.status, 405);
+    /* 405 leaves the framing intact: the connection goes on */
+    assert_true(r.keepalive);
     http_resp_free(&r);
-    /* the connection is still usable (if the server kept it) */
-    if (!c.eof) {
-        req(&c, "GET", "/a.txt", NULL, &r);
-        assert_int_equal(r.status, 200);
-        assert_string_equal(r.body, A_TEXT);
-        http_resp_free(&r);
-    }
+    req(&c, "GET", "/a.txt", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, A_TEXT);
+    http_resp_free(&r);
     http_conn_close(&c);
     ws->passed = true;
 }
@@ -1318,12 +1415,10 @@ test_http_expect_100_continue(void **state)
     assert_int_equal(r.status, 405);
     http_resp_free(&r);
     /* the body was consumed: the next request is answered */
-    if (!c.eof) {
-        req(&c, "GET", "/a.txt", NULL, &r);
-        assert_int_equal(r.status, 200);
-        assert_string_equal(r.body, A_TEXT);
-        http_resp_free(&r);
-    }
+    req(&c, "GET", "/a.txt", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, A_TEXT);
+    http_resp_free(&r);
     http_conn_close(&c);
     ws->passed = true;
 }
@@ -1364,7 +1459,7 @@ test_http_chunked_body_consumed(void **state)
     /* a body that looks like a request must not be run as one */
     static const char smuggle[] =
         "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-        "1f\r\nGET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n\r\n0\r\n\r\n"
+        "20\r\nGET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n\r\n0\r\n\r\n"
         "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
     struct ws_server *ws = *state;
 
@@ -1520,10 +1615,12 @@ main(int argc, char **argv)
         T(test_http_keepalive_default_http11),
         T(test_http_http10_closes_unless_keepalive),
         T(test_http_connection_close_honoured),
+        T(test_http_request_split_bytewise),
         T(test_http_pipelining_three_in_order),
         T(test_http_bad_requests_close),
         T(test_http_oversized_head_414_431),
         T(test_http_body_too_large_413),
+        T(test_http_bad_chunked_body_400),
         T(test_http_post_static_405_allow),
         T(test_http_expect_unknown_417),
         T(test_http_expect_100_continue),

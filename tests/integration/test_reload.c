@@ -1,5 +1,6 @@
 /* test_reload.c - SIGHUP: a new generation of workers replaces the old one
- * while a client keeps requesting, and a broken config keeps the old workers.
+ * while a client keeps requesting, a broken config keeps the old workers, and
+ * an old worker that cannot drain is killed after shutdown_timeout.
  * A client thread sends GETs on new connections and on a keep-alive one; per
  * RFC 9112 9.3.1 it retries once, on a fresh connection, a request whose
  * reused keep-alive connection closed before any byte of the response.

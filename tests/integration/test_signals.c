@@ -1,5 +1,6 @@
 /* test_signals.c - SIGQUIT drains an in-flight slow download, SIGTERM stops
- * master and workers fast, and -t checks a config (broken and shipped).
+ * master and workers fast (even a hung worker), SIGUSR1 reopens the error
+ * log, and -t checks a config (broken and shipped).
  * SPDX-License-Identifier: MIT */
 #include <setjmp.h>
 #include <signal.h>

@@ -1,5 +1,4 @@
-/* test_buf.c - unit tests for common/buf.h: append, reserve (compact first,
- * then the next size class), compact, release back to the mpool.
+/* test_buf.c - buf.h: append, reserve, compact, release to the mpool.
  * SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,4 @@
-/* test_chan.c - unit tests for common/chan.h on an in-process socketpair:
- * fds really cross, malformed messages are refused without leaking fds.
+/* test_chan.c - chan.h over a socketpair: fds cross, bad messages leak none.
  * SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stddef.h>
@@ -386,6 +385,10 @@ static const struct bad_case bad_cases[] = {
     { __LINE__, "type 0xffffffff", MSG_LEN, 0xffffffffu, 0, 0, CHAN_MAX_FDS },
     { __LINE__, "CHAN_MAX_FDS + 1 fds (MSG_CTRUNC)", MSG_LEN, CHAN_NEW_CONN,
       CHAN_MAX_FDS + 1, CHAN_MAX_FDS + 1, CHAN_MAX_FDS },
+    /* after truncation the fds that did arrive match arg: only the
+     * MSG_CTRUNC check can tell */
+    { __LINE__, "CHAN_MAX_FDS + 1 fds, arg CHAN_MAX_FDS (MSG_CTRUNC)", MSG_LEN,
+      CHAN_NEW_CONN, CHAN_MAX_FDS, CHAN_MAX_FDS + 1, CHAN_MAX_FDS },
     { __LINE__, "CHAN_MAX_FDS + 8 fds (MSG_CTRUNC)", MSG_LEN, CHAN_NEW_CONN,
       CHAN_MAX_FDS + 8, CHAN_MAX_FDS + 8, CHAN_MAX_FDS },
 };

@@ -1,5 +1,4 @@
-/* test_config.c - unit tests for common/config.h: defaults, every key, units,
- * config_load() on temp files ("PATH:LINE: message"), config_check().
+/* test_config.c - config.h: defaults, every key, units, config_load, check.
  * SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +28,7 @@
             fail_msg("case at line %d: %s", (c)->line, #cond);             \
     } while (0)
 
-/* ---- Field table: every key of the DESIGN.md table and its struct field ---- */
+/* ---- Fields: every key of the DESIGN.md table, and where it lives ---- */
 
 enum ftype { F_STR, F_INT, F_MS, F_BYTES, F_BOOL };
 
@@ -289,7 +288,8 @@ static const struct set_case set_cases[] = {
     BAD("shutdown_timeout", "-2m"),
 
     OK_S("redis_host", "redis.internal", "redis.internal"),
-    OK_S("redis_host", "unix:/run/redis/redis.sock", "unix:/run/redis/redis.sock"),
+    OK_S("redis_host", "unix:/run/redis/redis.sock",
+         "unix:/run/redis/redis.sock"),
 
     OK_N("redis_port", "6380", 6380),
     BAD("redis_port", "0"),
@@ -851,12 +851,26 @@ test_config_check_after_load(void **state)
 
 struct shipped_case {
     int         line;
-    const char *rel;    /* under SOURCE_DIR */
+    const char *rel;        /* under SOURCE_DIR */
+    bool        defaults;   /* documents the defaults: must load to them */
 };
 
 static const struct shipped_case shipped_cases[] = {
-    { __LINE__, "etc/webserver.conf" },
+    { __LINE__, "etc/webserver.conf", true },
 };
+
+/* Name every field in which A and B differ. */
+static void
+check_same_config(int line, const struct config *a, const struct config *b)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+        const struct field *f = &fields[i];
+        if (memcmp((const char *) a + f->off, (const char *) b + f->off,
+                   f->size) != 0)
+            fail_msg("case at line %d: \"%s\" differs from its default",
+                     line, f->key);
+    }
+}
 
 static void
 test_config_shipped_files_load(void **state)
@@ -879,6 +893,11 @@ test_config_shipped_files_load(void **state)
             fail_msg("case at line %d: %s", c->line, err);
         if (config_check(&cfg, err, sizeof(err)) != RC_OK)
             fail_msg("case at line %d: %s: %s", c->line, path, err);
+        if (c->defaults) {
+            struct config defaults;
+            config_defaults(&defaults);
+            check_same_config(c->line, &cfg, &defaults);
+        }
         checked++;
     }
     if (checked == 0)

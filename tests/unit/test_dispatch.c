@@ -1,5 +1,4 @@
-/* test_dispatch.c - unit tests for dispatch_pick() (master/dispatch.h): least
- * loaded wins, ties round-robin, ineligible slots are skipped.
+/* test_dispatch.c - dispatch_pick(): least loaded, round-robin ties, skips.
  * SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stddef.h>

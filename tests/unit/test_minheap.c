@@ -1,5 +1,4 @@
-/* test_minheap.c - unit tests for common/minheap.h: order, erase, adjust,
- * index tracking, growth, and a randomized run against a linear-scan model.
+/* test_minheap.c - minheap.h: order, erase, adjust, indexes, random model.
  * SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,4 @@
-/* test_mpool.c - unit tests for common/mpool.h: size classes, reuse of freed
- * chunks, statistics, the free-list budget, NULL and 0.
+/* test_mpool.c - mpool.h: size classes, reuse, stats, free-list budget.
  * SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stddef.h>

@@ -131,7 +131,8 @@ test_static_file_normalize_output_is_clean(void **state)
             fail_msg("\"%s\" -> \"%s\": stray slash", in, out);
         for (char *p = out; *p != '\0';) {
             size_t sl = strcspn(p, "/");
-            if ((sl == 1 && p[0] == '.') || (sl == 2 && p[0] == '.' && p[1] == '.'))
+            if ((sl == 1 && p[0] == '.')
+                || (sl == 2 && p[0] == '.' && p[1] == '.'))
                 fail_msg("\"%s\" -> \"%s\": dot segment left", in, out);
             p += sl;
             if (*p == '/')
@@ -361,7 +362,7 @@ setup_tree(void **state)
     if (symlink(target, p) < 0)
         return -1;
     path_join(target, t->root, "index.html");
-    path_join(p, t->root, "abs_in.html");           /* -> /tmp/.../root/index.html */
+    path_join(p, t->root, "abs_in.html");   /* -> /tmp/.../root/index.html */
     if (symlink(target, p) < 0)
         return -1;
     path_join(p, t->root, "outdir");                /* -> .. (a directory) */
@@ -543,7 +544,7 @@ test_static_file_open_fifo_does_not_block(void **state)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = alarm_noop;     /* no SA_RESTART: open() gets EINTR */
     sigaction(SIGALRM, &sa, &old);
-    alarm(2);
+    alarm(1);
     fd = static_open(t->root_fd, "fifo");
     alarm(0);
     sigaction(SIGALRM, &old, NULL);

@@ -1,0 +1,10 @@
+# session_tests.cmake - session integration tests (included from tests/integration/CMakeLists.txt).
+# SPDX-License-Identifier: MIT
+add_integration_test(test_session TIMEOUT 300)
+
+# The basic flow again with the server under valgrind (master and both
+# workers), stopped with SIGQUIT; every valgrind log must be clean.
+add_test(NAME test_session_valgrind COMMAND test_session --valgrind)
+set_tests_properties(test_session_valgrind PROPERTIES LABELS integration
+    RUN_SERIAL TRUE TIMEOUT 600
+    ENVIRONMENT "WEBSERVER_BIN=$<TARGET_FILE:webserver>;WEBSERVER_SRC=${PROJECT_SOURCE_DIR}")

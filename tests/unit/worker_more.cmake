@@ -1,0 +1,11 @@
+# tests/unit/worker_more.cmake - unit tests for worker/ modules that link
+# the worker library (libevent, real sockets in-process; no Redis, no
+# network); included from tests/unit/CMakeLists.txt.
+# SPDX-License-Identifier: MIT
+
+foreach(t test_static_file test_http_response test_conn_pool test_timer
+          test_conn test_sizes)
+    add_unit_test(${t} SOURCES ${t}.c LIBS worker common)
+    target_include_directories(${t} PRIVATE
+        ${PROJECT_SOURCE_DIR}/worker ${PROJECT_SOURCE_DIR}/common)
+endforeach()
