@@ -134,6 +134,9 @@ conn_status_breaks_framing(int status)
 void
 conn_respond_error(struct conn *c, int status, const char *extra)
 {
+    size_t before = buf_len(&c->wbuf);     /* a 100 Continue may be queued */
+    const char *end, *head;
+
     if (conn_status_breaks_framing(status))
         c->close_after = true;
     c->keepalive = conn_keepalive_ok(c);
@@ -143,6 +146,11 @@ conn_respond_error(struct conn *c, int status, const char *extra)
         conn_set_state(c, CONN_CLOSING);
         return;
     }
+    /* the page follows the head; its size goes to the access log */
+    head = c->wbuf.data + c->wbuf.rpos + before;
+    end = memmem(head, (size_t) (c->wbuf.data + c->wbuf.wpos - head), "\r\n\r\n", 4);
+    if (end != NULL)
+        c->body_total = (uint64_t) (c->wbuf.data + c->wbuf.wpos - end - 4);
     conn_set_state(c, CONN_WRITING);
 }
 
