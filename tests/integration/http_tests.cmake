@@ -3,3 +3,4 @@
 add_integration_test(test_http TIMEOUT 180)
 add_integration_test(test_timeouts TIMEOUT 120)
 add_integration_test(test_memory TIMEOUT 120)
+add_integration_test(test_access_log TIMEOUT 60)

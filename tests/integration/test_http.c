@@ -1049,6 +1049,42 @@ test_http_pipelining_three_in_order(void **state)
     ws->passed = true;
 }
 
+static void
+test_http_pipelining_beyond_per_wakeup_cap(void **state)
+{
+    /* more requests in one write than a worker serves per wake-up (16):
+     * the rest must still be answered, in order, without new input */
+    enum { N = 50 };
+    static const char *const files[3] = { "/a.txt", "/b.txt", "/c.txt" };
+    static const char *const texts[3] = { A_TEXT, B_TEXT, C_TEXT };
+    struct ws_server *ws = *state;
+    struct http_resp r;
+    struct http_conn c;
+    char *all = malloc(N * 64);
+    size_t len = 0;
+
+    assert_non_null(all);
+    for (int i = 0; i < N; i++) {
+        len += (size_t) sprintf(all + len, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+                                files[i % 3]);
+    }
+    start(ws, CONF);
+    open_conn(ws, &c);
+    assert_int_equal(http_send(&c, all, len), HTTP_OK);
+    for (int i = 0; i < N; i++) {
+        if (http_read_response(&c, false, &r) != HTTP_OK) {
+            fail_msg("response %d of %d: %s", i + 1, N, http_strerror());
+        }
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.body, texts[i % 3]);
+        http_resp_free(&r);
+    }
+    assert_quiet_open(&c);
+    http_conn_close(&c);
+    free(all);
+    ws->passed = true;
+}
+
 /* ---- Errors ---- */
 
 struct bad_case {
@@ -1617,6 +1653,7 @@ main(int argc, char **argv)
         T(test_http_connection_close_honoured),
         T(test_http_request_split_bytewise),
         T(test_http_pipelining_three_in_order),
+        T(test_http_pipelining_beyond_per_wakeup_cap),
         T(test_http_bad_requests_close),
         T(test_http_oversized_head_414_431),
         T(test_http_body_too_large_413),

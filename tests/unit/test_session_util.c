@@ -124,6 +124,32 @@ test_session_util_form_field_uses_len(void **state)
                      RC_DONE);
 }
 
+/* CAP bounds the decoded value, not its encoding: "%41%42%43" is "ABC",
+ * which fits in 4 bytes. The server passes cap 129 for passwords, so a
+ * 60-byte password of symbols (180 bytes on the wire) was refused with 400
+ * (found by this test and test_session_register_long_encoded_password). */
+static void
+test_session_util_form_field_cap_counts_decoded(void **state)
+{
+    const char body[] = "q=%41%42%43&r=a+b+c+d";
+    char out[8];
+
+    (void) state;
+    memset(out, 'X', sizeof(out));
+    assert_int_equal(http_util_form_field(body, sizeof(body) - 1, "q", out, 4),
+                     3);
+    assert_string_equal(out, "ABC");
+    assert_int_equal(out[4], 'X');
+    assert_int_equal(http_util_form_field(body, sizeof(body) - 1, "r", out, 8),
+                     7);
+    assert_string_equal(out, "a b c d");
+    /* decoded too long still fails, without writing past CAP */
+    memset(out, 'X', sizeof(out));
+    assert_int_equal(http_util_form_field(body, sizeof(body) - 1, "q", out, 3),
+                     RC_ERR);
+    assert_int_equal(out[3], 'X');
+}
+
 /* ---- http_util_cookie ---- */
 
 struct cookie_case {
@@ -476,6 +502,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_session_util_form_field),
         cmocka_unit_test(test_session_util_form_field_uses_len),
+        cmocka_unit_test(test_session_util_form_field_cap_counts_decoded),
         cmocka_unit_test(test_session_util_cookie),
         cmocka_unit_test(test_session_util_cookie_uses_len),
         cmocka_unit_test(test_session_util_html_escape),
