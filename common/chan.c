@@ -100,6 +100,7 @@ chan_recv(int chan_fd, struct chan_msg *msg, int *fds, int maxfds, int *nfds)
     int count = 0;
 
     *nfds = 0;
+    memset(msg, 0, sizeof(*msg));
     memset(&mh, 0, sizeof(mh));
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;

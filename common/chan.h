@@ -38,7 +38,8 @@ int chan_send(int chan_fd, const struct chan_msg *msg, const int *fds, int nfds)
 /* Take one message. On RC_OK *nfds descriptors (0..maxfds) were stored in
  * fds[] and are owned by the caller. Returns RC_AGAIN when nothing is queued,
  * RC_DONE on EOF, RC_ERR on a malformed message (logged; any descriptors it
- * carried are closed). */
+ * carried are closed; *msg holds the 8 bytes received, if that many came,
+ * so a receiver can tell that CHAN_NEW_CONN connections were lost). */
 int chan_recv(int chan_fd, struct chan_msg *msg, int *fds, int maxfds,
               int *nfds);
 

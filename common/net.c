@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -149,4 +150,31 @@ net_peer_name(int fd, char *buf, unsigned len)
         return;
 unknown:
     snprintf(buf, len, "-");
+}
+
+int
+net_fd_capacity(int max_conns)
+{
+    struct rlimit rl;
+    rlim_t cap;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return max_conns;
+    cap = rl.rlim_cur > NET_FD_RESERVE + 2 ? (rl.rlim_cur - NET_FD_RESERVE) / 2 : 1;
+    return cap < (rlim_t) max_conns ? (int) cap : max_conns;
+}
+
+long
+net_raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return -1;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? -1 : (long) rl.rlim_cur;
 }

@@ -18,6 +18,18 @@ int net_set_cloexec(int fd);
  * errors about the process or system (EMFILE, ENFILE, ENOBUFS, ENOMEM). */
 int net_accept(int lfd);
 
+/* Descriptors kept aside for logs, channels, epoll, Redis and the like. */
+#define NET_FD_RESERVE 32
+
+/* How many client connections one process can hold under RLIMIT_NOFILE:
+ * each needs its socket and, while a file is sent, that file; the result
+ * is MAX_CONNS or less, and at least 1. */
+int net_fd_capacity(int max_conns);
+
+/* Raise the soft RLIMIT_NOFILE to the hard limit (children inherit it).
+ * Returns the soft limit now in force. */
+long net_raise_nofile(void);
+
 /* Format the peer address of FD ("127.0.0.1", "::1") into BUF; "-" on error. */
 void net_peer_name(int fd, char *buf, unsigned len);
 

@@ -16,6 +16,7 @@
 #include "defs.h"
 #include "log.h"
 #include "master.h"
+#include "net.h"
 
 static void
 usage(FILE *out)
@@ -198,6 +199,7 @@ main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    net_raise_nofile();
 
     lfd = master_listen(&cfg);
     if (lfd < 0)

@@ -244,7 +244,11 @@ master_spawn(struct worker_slot *w)
     w->draining = false;
     w->chan_full = false;
     w->respawn_at = 0;
-    w->max_conns = M.cfg.max_connections;
+    w->max_conns = net_fd_capacity(M.cfg.max_connections);
+    if (w->max_conns < M.cfg.max_connections)
+        log_msg(LOG_WARN, "worker %d takes %d connections, not max_connections "
+                "%d: RLIMIT_NOFILE is too low (each needs 2 descriptors)",
+                w->id, w->max_conns, M.cfg.max_connections);
     w->spawned_at = clock_update();
     w->chan_ev = event_new(M.base, fds[0], EV_READ | EV_PERSIST, master_chan_cb, w);
     if (w->chan_ev == NULL || event_add(w->chan_ev, NULL) < 0) {

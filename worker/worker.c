@@ -136,8 +136,19 @@ worker_chan_cb(evutil_socket_t fd, short what, void *arg)
         rc = chan_recv(fd, &msg, fds, CHAN_MAX_FDS, &nfds);
         if (rc == RC_AGAIN)
             return;
-        if (rc == RC_ERR)
-            continue;       /* logged and cleaned up; take the next one */
+        if (rc == RC_ERR) {
+            /* logged and cleaned up. Connections lost on the way (no room
+             * for the descriptors: MSG_CTRUNC) still count as finished,
+             * or the master would think us busier than we are. */
+            if (msg.type == CHAN_NEW_CONN && msg.arg > 0
+                && msg.arg <= CHAN_MAX_FDS) {
+                log_msg(LOG_ERR, "lost %d connection(s) in transit: out of "
+                        "file descriptors?", msg.arg);
+                for (int i = 0; i < msg.arg; i++)
+                    worker_ctx_conn_closed();
+            }
+            continue;
+        }
         if (rc == RC_DONE) {
             /* the master is gone: nobody will send work or stop us */
             event_del(worker_chan_ev);
