@@ -423,14 +423,18 @@ http_parse_request(struct http_parser *p, struct http_request *r,
 
 /* ---- Decoding ---- */
 
-int
-http_decode_path(const char *in, size_t len, char *out)
+/* Percent-decode IN into OUT; '+' becomes a space when PLUS_IS_SPACE (form
+ * encoding). Encoded NUL, raw control bytes and bad escapes are refused. */
+static int
+http_decode(const char *in, size_t len, char *out, bool plus_is_space)
 {
     size_t o = 0;
 
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char) in[i];
-        if (ch == '%') {
+        if (ch == '+' && plus_is_space) {
+            ch = ' ';
+        } else if (ch == '%') {
             int hi, lo;
             if (i + 2 >= len)
                 return RC_ERR;
@@ -452,33 +456,15 @@ http_decode_path(const char *in, size_t len, char *out)
 }
 
 int
+http_decode_path(const char *in, size_t len, char *out)
+{
+    return http_decode(in, len, out, false);
+}
+
+int
 http_decode_form(const char *in, size_t len, char *out)
 {
-    size_t o = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char) in[i];
-        if (ch == '+') {
-            ch = ' ';
-        } else if (ch == '%') {
-            int hi, lo;
-            if (i + 2 >= len)
-                return RC_ERR;
-            hi = http_hex((unsigned char) in[i + 1]);
-            lo = http_hex((unsigned char) in[i + 2]);
-            if (hi < 0 || lo < 0)
-                return RC_ERR;
-            ch = (unsigned char) (hi << 4 | lo);
-            if (ch == 0)
-                return RC_ERR;
-            i += 2;
-        } else if (http_is_ctl(ch)) {
-            return RC_ERR;
-        }
-        out[o++] = (char) ch;
-    }
-    out[o] = '\0';
-    return (int) o;
+    return http_decode(in, len, out, true);
 }
 
 /* ---- Chunked bodies ---- */

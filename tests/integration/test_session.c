@@ -614,6 +614,15 @@ run_flow(struct fx *f, const char *user, const char *pass)
     assert_non_null(strstr(http_header(&r, "Content-Type"), "text/html"));
     http_resp_free(&r);
 
+    {
+        char cookie[128];
+        snprintf(cookie, sizeof(cookie), "sid=%s", token);
+        REQ_OK(request(port, "HEAD", "/welcome", cookie, &r));
+        ASSERT_STATUS(&r, 200);
+        assert_int_equal(r.body_len, 0);
+        http_resp_free(&r);
+    }
+
     /* sliding expiry: shorten the TTL, /welcome puts it back */
     {
         struct redis_reply rep;
@@ -1298,6 +1307,149 @@ test_session_redis_frozen(void **state)
     f->ws.passed = true;
 }
 
+/* Session routes on one keep-alive connection, one after the other and
+ * pipelined: each async answer goes to its own request, in order. */
+static void
+test_session_keepalive_pipelined(void **state)
+{
+    static const char reg[] = "username=nina&password=ninas-password";
+    struct fx *f = *state;
+    struct http_conn c;
+    struct http_resp r;
+    char head[512], cookie[128], token[65], req[4096];
+    const char *ck;
+    int n;
+
+    fx_start(f, NULL, NULL, REDIS_TIMEOUT_MS);
+    assert_int_equal(io_open(&c, f->ws.port), HTTP_OK);
+
+    /* one after the other */
+    snprintf(head, sizeof(head), "Content-Type: application/x-www-form-"
+             "urlencoded\r\nContent-Length: %zu\r\n", strlen(reg));
+    REQ_OK(http_send_request(&c, "POST", "/register", head));
+    REQ_OK(http_send(&c, reg, strlen(reg)));
+    REQ_OK(http_read_response(&c, false, &r));
+    assert_redirect(&r, "/login.html", __LINE__);
+    assert_true(r.keepalive);
+    http_resp_free(&r);
+    REQ_OK(http_send_request(&c, "POST", "/login", head));
+    REQ_OK(http_send(&c, reg, strlen(reg)));
+    REQ_OK(http_read_response(&c, false, &r));
+    assert_redirect(&r, "/welcome", __LINE__);
+    ck = http_header(&r, "Set-Cookie");
+    assert_non_null(ck);
+    assert_true(is_token(ck + 4, 64));
+    memcpy(token, ck + 4, 64);
+    token[64] = '\0';
+    http_resp_free(&r);
+    snprintf(cookie, sizeof(cookie), "Cookie: sid=%s\r\n", token);
+    REQ_OK(http_request(&c, "GET", "/welcome", cookie, &r));
+    ASSERT_STATUS(&r, 200);
+    assert_non_null(strstr(r.body, "nina"));
+    http_resp_free(&r);
+
+    /* pipelined: duplicate register, wrong login, static, welcome, logout,
+     * welcome again - all in one write */
+    n = snprintf(req, sizeof(req),
+        "POST /register HTTP/1.1\r\nHost: x\r\n%s\r\n%s"
+        "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-"
+        "form-urlencoded\r\nContent-Length: 34\r\n\r\n"
+        "username=nina&password=wrong-pass1"
+        "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /welcome HTTP/1.1\r\nHost: x\r\n%s\r\n"
+        "POST /logout HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n%s\r\n"
+        "GET /welcome HTTP/1.1\r\nHost: x\r\n%s\r\n",
+        head, reg, cookie, cookie, cookie);
+    assert_true(n > 0 && n < (int) sizeof(req));
+    REQ_OK(http_send(&c, req, (size_t) n));
+    REQ_OK(http_read_response(&c, false, &r));
+    ASSERT_STATUS(&r, 409);
+    http_resp_free(&r);
+    REQ_OK(http_read_response(&c, false, &r));
+    ASSERT_STATUS(&r, 401);
+    http_resp_free(&r);
+    REQ_OK(http_read_response(&c, false, &r));
+    ASSERT_STATUS(&r, 200);
+    assert_non_null(strstr(r.body, "static index"));
+    http_resp_free(&r);
+    REQ_OK(http_read_response(&c, false, &r));
+    ASSERT_STATUS(&r, 200);
+    assert_non_null(strstr(r.body, "nina"));
+    http_resp_free(&r);
+    REQ_OK(http_read_response(&c, false, &r));
+    assert_redirect(&r, "/", __LINE__);
+    http_resp_free(&r);
+    REQ_OK(http_read_response(&c, false, &r));
+    assert_redirect(&r, "/login.html", __LINE__);
+    http_resp_free(&r);
+    http_conn_close(&c);
+    f->ws.passed = true;
+}
+
+/* Clients that hang up while their request waits for the hash pool or
+ * Redis: the workers stay up and keep answering. */
+static void
+test_session_client_gone(void **state)
+{
+    struct fx *f = *state;
+    int port;
+
+    fx_start(f, NULL, NULL, REDIS_TIMEOUT_MS);
+    port = f->ws.port;
+    assert_int_equal(do_register(port, "oscar", "oscars-password"), 303);
+    for (int i = 0; i < 10; i++) {
+        static const char *const paths[] = { "/register", "/login" };
+        char body[128];
+        struct http_conn c;
+
+        snprintf(body, sizeof(body), "username=%s&password=oscars-password",
+                 i % 4 == 0 ? "oscar" : "nobody");
+        assert_int_equal(io_open(&c, port), HTTP_OK);
+        REQ_OK(send_form(&c, paths[i % 2], body, NULL));
+        http_conn_close(&c);
+    }
+    ws_sleep_ms(300);
+    assert_true(ws_pid_alive(f->ws.pid));
+    assert_int_equal(ws_children(f->ws.pid, (pid_t[WS_MAX_PROCS]){ 0 },
+                                 WS_MAX_PROCS), 2);
+    assert_int_equal(do_login(port, "oscar", "oscars-password", NULL), 303);
+    assert_int_equal(do_register(port, "oscar2", "oscars-password"), 303);
+    assert_static_ok(port);
+    f->ws.passed = true;
+}
+
+/* Browsers add a charset; other body types are not forms. */
+static void
+test_session_content_type(void **state)
+{
+    static const char body[] = "username=paula&password=paulas-password";
+    struct fx *f = *state;
+    struct http_conn c;
+    struct http_resp r;
+    char head[256];
+
+    fx_start(f, NULL, NULL, REDIS_TIMEOUT_MS);
+    assert_int_equal(io_open(&c, f->ws.port), HTTP_OK);
+    snprintf(head, sizeof(head), "Content-Type: application/x-www-form-"
+             "urlencoded; charset=UTF-8\r\nContent-Length: %zu\r\n",
+             strlen(body));
+    REQ_OK(http_send_request(&c, "POST", "/register", head));
+    REQ_OK(http_send(&c, body, strlen(body)));
+    REQ_OK(http_read_response(&c, false, &r));
+    assert_redirect(&r, "/login.html", __LINE__);
+    http_resp_free(&r);
+    snprintf(head, sizeof(head), "Content-Type: text/plain\r\n"
+             "Content-Length: %zu\r\n", strlen(body));
+    REQ_OK(http_send_request(&c, "POST", "/login", head));
+    REQ_OK(http_send(&c, body, strlen(body)));
+    REQ_OK(http_read_response(&c, false, &r));
+    if (r.status != 400 && r.status != 415)
+        fail_msg("text/plain login: %d, want 400 or 415", r.status);
+    http_resp_free(&r);
+    http_conn_close(&c);
+    f->ws.passed = true;
+}
+
 static void
 test_session_wrong_method(void **state)
 {
@@ -1308,10 +1460,10 @@ test_session_wrong_method(void **state)
         { __LINE__, "GET",    "/register", "POST" },
         { __LINE__, "HEAD",   "/register", "POST" },
         { __LINE__, "GET",    "/login",    "POST" },
-        { __LINE__, "DELETE", "/login",    "POST" },
+        { __LINE__, "HEAD",   "/login",    "POST" },
         { __LINE__, "GET",    "/logout",   "POST" },
         { __LINE__, "POST",   "/welcome",  "GET, HEAD" },
-        { __LINE__, "DELETE", "/welcome",  "GET, HEAD" },
+        { __LINE__, "HEAD",   "/logout",   "POST" },
     };
     struct fx *f = *state;
     struct http_resp r;
@@ -1401,6 +1553,22 @@ test_session_valgrind_flow(void **state)
                      401);
     assert_int_equal(do_register(f->ws.port, "valerie", "whatever-pw"), 409);
 
+    /* clients that hang up mid-request, some still in flight at SIGQUIT */
+    for (int i = 0; i < 4; i++) {
+        static const char *const bodies[] = {
+            "username=valerie&password=valeries-password",
+            "username=valerie&password=wrong-password",
+            "username=victor&password=victors-password",
+        };
+        struct http_conn c;
+
+        assert_int_equal(io_open(&c, f->ws.port), HTTP_OK);
+        REQ_OK(send_form(&c, i % 2 ? "/register" : "/login", bodies[i % 3],
+                         NULL));
+        http_conn_close(&c);
+    }
+    ws_sleep_ms(500);
+
     assert_int_equal(ws_signal(&f->ws, SIGQUIT), 0);
     if (ws_wait_exit(&f->ws, VG_EXIT_MS, &status) == -1)
         fail_msg("server under valgrind still running %d ms after SIGQUIT",
@@ -1444,6 +1612,12 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_session_redis_down_and_back,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_redis_frozen, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_session_keepalive_pipelined,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_client_gone, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_session_content_type, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_session_wrong_method, setup,
                                         teardown),
