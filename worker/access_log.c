@@ -121,25 +121,25 @@ access_log_request(const struct conn *c)
 
     r = snprintf(line, sizeof(line), "%s - - [%s] \"", peer, when);
     n = (size_t) r;
-    if (c->req.method_name.len > 0) {
+    if (c->rq->req.method_name.len > 0) {
         /* the request line: method, target, version as sent */
-        size_t end = c->req.target.off + c->req.target.len + 9;
+        size_t end = c->rq->req.target.off + c->rq->req.target.len + 9;
         n += access_log_quote(line + n, sizeof(line) - n - 256,
-                              conn_req_ptr(c, c->req.method_name),
-                              end - c->req.method_name.off);
+                              conn_req_ptr(c, c->rq->req.method_name),
+                              end - c->rq->req.method_name.off);
     } else {
         n += access_log_quote(line + n, sizeof(line) - n - 256, "", 0);
     }
-    r = snprintf(line + n, sizeof(line) - n, "\" %d %llu \"", c->status,
-                 (unsigned long long) c->body_sent);
+    r = snprintf(line + n, sizeof(line) - n, "\" %d %llu \"", c->rq->status,
+                 (unsigned long long) c->rq->body_sent);
     n += (size_t) r;
     n += access_log_quote(line + n, sizeof(line) - n - 128,
-                          conn_req_ptr(c, c->req.referer), c->req.referer.len);
+                          conn_req_ptr(c, c->rq->req.referer), c->rq->req.referer.len);
     line[n++] = '"';
     line[n++] = ' ';
     line[n++] = '"';
     n += access_log_quote(line + n, sizeof(line) - n - 8,
-                          conn_req_ptr(c, c->req.user_agent), c->req.user_agent.len);
+                          conn_req_ptr(c, c->rq->req.user_agent), c->rq->req.user_agent.len);
     line[n++] = '"';
     line[n++] = '\n';
 

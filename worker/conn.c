@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -35,8 +36,16 @@ const char *const conn_state_name[CONN_NSTATES] = {
     "LINGERING", "CLOSING"
 };
 
+/* Free request states kept for reuse; more than this go back to malloc. */
+#define CONN_REQ_FREE_MAX     1024
+
 static void conn_event_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(struct timer_node *t);
+
+static struct {
+    struct conn_req *head;
+    size_t           n;
+} conn_req_free;
 
 void
 conn_set_state(struct conn *c, enum conn_state next)
@@ -47,6 +56,53 @@ conn_set_state(struct conn *c, enum conn_state next)
     log_msg(LOG_DEBUG, "fd %d: %s -> %s", c->fd, conn_state_name[c->state],
             conn_state_name[next]);
     c->state = (uint8_t) next;
+}
+
+/* ---- Request state ---- */
+
+/* Give C a fresh request state starting now. Returns RC_OK or RC_ERR. */
+static int
+conn_req_attach(struct conn *c)
+{
+    struct conn_req *rq = conn_req_free.head;
+
+    if (rq != NULL) {
+        conn_req_free.head = rq->next_free;
+        conn_req_free.n--;
+    } else {
+        rq = malloc(sizeof(*rq));
+        if (rq == NULL) {
+            log_msg(LOG_ERR, "fd %d: out of memory for a request", c->fd);
+            return RC_ERR;
+        }
+    }
+    memset(rq, 0, sizeof(*rq));
+    rq->file_fd = -1;
+    rq->start = clock_now();
+    http_parser_init(&rq->parser, &rq->req);
+    c->rq = rq;
+    return RC_OK;
+}
+
+/* Drop C's request state (file, response buffer) if it has one. */
+static void
+conn_req_detach(struct conn *c)
+{
+    struct conn_req *rq = c->rq;
+
+    if (rq == NULL)
+        return;
+    if (rq->file_fd >= 0)
+        close(rq->file_fd);
+    buf_release(wctx.pool, &rq->wbuf);
+    c->rq = NULL;
+    if (conn_req_free.n >= CONN_REQ_FREE_MAX) {
+        free(rq);
+        return;
+    }
+    rq->next_free = conn_req_free.head;
+    conn_req_free.head = rq;
+    conn_req_free.n++;
 }
 
 /* ---- Open and close ---- */
@@ -75,19 +131,24 @@ conn_open(int fd)
     c->readable = true;     /* optimistic: the request is often here already */
     c->writable = true;
     timer_node_init(&c->timer, conn_timer_cb);
-    http_parser_init(&c->parser, &c->req);
-    event_assign(&c->ev, wctx.base, fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET,
-                 conn_event_cb, c);
-    if (event_add(&c->ev, NULL) < 0) {
-        log_msg(LOG_ERR, "event_add() failed for fd %d", fd);
+    if (conn_req_attach(c) != RC_OK) {
         close(fd);
         conn_pool_put(c);
         worker_ctx_conn_closed();
         return RC_ERR;
     }
+    event_assign(&c->ev, wctx.base, fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET,
+                 conn_event_cb, c);
+    if (event_add(&c->ev, NULL) < 0) {
+        log_msg(LOG_ERR, "event_add() failed for fd %d", fd);
+        close(fd);
+        conn_req_detach(c);
+        conn_pool_put(c);
+        worker_ctx_conn_closed();
+        return RC_ERR;
+    }
     wctx.active++;
-    c->req_start = clock_now();
-    timer_set(&c->timer, c->req_start + (uint64_t) wctx.cfg.header_timeout);
+    timer_set(&c->timer, c->rq->start + (uint64_t) wctx.cfg.header_timeout);
     conn_drive(c);
     return RC_OK;
 }
@@ -99,10 +160,8 @@ conn_close(struct conn *c)
     timer_clear(&c->timer);
     event_del(&c->ev);
     close(c->fd);
-    if (c->file_fd >= 0)
-        close(c->file_fd);
+    conn_req_detach(c);
     buf_release(wctx.pool, &c->rbuf);
-    buf_release(wctx.pool, &c->wbuf);
     conn_pool_put(c);
     wctx.active--;
     worker_ctx_conn_closed();
@@ -113,7 +172,7 @@ conn_close(struct conn *c)
 static bool
 conn_keepalive_ok(const struct conn *c)
 {
-    return c->req.keepalive && !c->close_after && !wctx.draining
+    return c->rq->req.keepalive && !c->close_after && !wctx.draining
            && wctx.cfg.keepalive_timeout > 0
            && c->nreqs + 1 < (uint32_t) wctx.cfg.max_keepalive_requests;
 }
@@ -134,23 +193,23 @@ conn_status_breaks_framing(int status)
 void
 conn_respond_error(struct conn *c, int status, const char *extra)
 {
-    size_t before = buf_len(&c->wbuf);     /* a 100 Continue may be queued */
+    size_t before = buf_len(&c->rq->wbuf);     /* a 100 Continue may be queued */
     const char *end, *head;
 
     if (conn_status_breaks_framing(status))
         c->close_after = true;
     c->keepalive = conn_keepalive_ok(c);
-    c->status = status;
-    if (http_response_error(wctx.pool, &c->wbuf, status, c->keepalive,
-                            c->req.version == 10, c->head_only, extra) != RC_OK) {
+    c->rq->status = status;
+    if (http_response_error(wctx.pool, &c->rq->wbuf, status, c->keepalive,
+                            c->rq->req.version == 10, c->rq->head_only, extra) != RC_OK) {
         conn_set_state(c, CONN_CLOSING);
         return;
     }
     /* the page follows the head; its size goes to the access log */
-    head = c->wbuf.data + c->wbuf.rpos + before;
-    end = memmem(head, (size_t) (c->wbuf.data + c->wbuf.wpos - head), "\r\n\r\n", 4);
+    head = c->rq->wbuf.data + c->rq->wbuf.rpos + before;
+    end = memmem(head, (size_t) (c->rq->wbuf.data + c->rq->wbuf.wpos - head), "\r\n\r\n", 4);
     if (end != NULL)
-        c->body_total = (uint64_t) (c->wbuf.data + c->wbuf.wpos - end - 4);
+        c->rq->body_total = (uint64_t) (c->rq->wbuf.data + c->rq->wbuf.wpos - end - 4);
     conn_set_state(c, CONN_WRITING);
 }
 
@@ -174,19 +233,19 @@ conn_respond_head(struct conn *c, struct http_head *h, int fd, off_t first,
 {
     c->keepalive = conn_keepalive_ok(c);
     h->keepalive = c->keepalive;
-    h->http10 = c->req.version == 10;
-    c->status = h->status;
-    if (http_response_head(wctx.pool, &c->wbuf, h) != RC_OK) {
+    h->http10 = c->rq->req.version == 10;
+    c->rq->status = h->status;
+    if (http_response_head(wctx.pool, &c->rq->wbuf, h) != RC_OK) {
         if (fd >= 0)
             close(fd);
         conn_set_state(c, CONN_CLOSING);
         return;
     }
-    if (fd >= 0 && !c->head_only && end > first) {
-        c->file_fd = fd;
-        c->file_pos = first;
-        c->file_end = end;
-        c->body_total = (uint64_t) (end - first);
+    if (fd >= 0 && !c->rq->head_only && end > first) {
+        c->rq->file_fd = fd;
+        c->rq->file_pos = first;
+        c->rq->file_end = end;
+        c->rq->body_total = (uint64_t) (end - first);
     } else if (fd >= 0) {
         close(fd);
     }
@@ -199,20 +258,20 @@ conn_respond_body(struct conn *c, struct http_head *h, const char *body,
 {
     h->content_length = (int64_t) len;
     conn_respond_head(c, h, -1, 0, 0);
-    if (c->state != CONN_WRITING || c->head_only || len == 0)
+    if (c->state != CONN_WRITING || c->rq->head_only || len == 0)
         return;
-    if (buf_append(wctx.pool, &c->wbuf, body, len) != RC_OK) {
+    if (buf_append(wctx.pool, &c->rq->wbuf, body, len) != RC_OK) {
         conn_set_state(c, CONN_CLOSING);
         return;
     }
-    c->body_total = len;
+    c->rq->body_total = len;
 }
 
 const char *
 conn_body(const struct conn *c, size_t *len)
 {
-    *len = c->body_len;
-    return c->rbuf.data + c->rbuf.rpos + c->req.head_len;
+    *len = c->rq->body_len;
+    return c->rbuf.data + c->rbuf.rpos + c->rq->req.head_len;
 }
 
 /* ---- I/O steps ---- */
@@ -261,11 +320,11 @@ conn_write(struct conn *c)
     size_t budget = CONN_WRITE_BUDGET;
     ssize_t n;
 
-    while (buf_len(&c->wbuf) > 0) {
-        bool more = c->file_fd >= 0 && c->file_pos < c->file_end;
+    while (buf_len(&c->rq->wbuf) > 0) {
+        bool more = c->rq->file_fd >= 0 && c->rq->file_pos < c->rq->file_end;
         if (!c->writable)
             return RC_AGAIN;
-        n = send(c->fd, c->wbuf.data + c->wbuf.rpos, buf_len(&c->wbuf),
+        n = send(c->fd, c->rq->wbuf.data + c->rq->wbuf.rpos, buf_len(&c->rq->wbuf),
                  MSG_NOSIGNAL | (more ? MSG_MORE : 0));
         if (n < 0) {
             if (errno == EINTR)
@@ -277,17 +336,17 @@ conn_write(struct conn *c)
             log_errno(LOG_INFO, errno, "send() failed on fd %d", c->fd);
             return RC_ERR;
         }
-        c->wbuf.rpos += (size_t) n;
+        c->rq->wbuf.rpos += (size_t) n;
     }
-    while (c->file_fd >= 0 && c->file_pos < c->file_end) {
-        size_t chunk = (size_t) (c->file_end - c->file_pos);
+    while (c->rq->file_fd >= 0 && c->rq->file_pos < c->rq->file_end) {
+        size_t chunk = (size_t) (c->rq->file_end - c->rq->file_pos);
         if (!c->writable)
             return RC_AGAIN;
         if (budget == 0)
             return RC_DONE;
         if (chunk > CONN_SENDFILE_CHUNK)
             chunk = CONN_SENDFILE_CHUNK;
-        n = sendfile(c->fd, c->file_fd, &c->file_pos, chunk);
+        n = sendfile(c->fd, c->rq->file_fd, &c->rq->file_pos, chunk);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -302,7 +361,7 @@ conn_write(struct conn *c)
             log_msg(LOG_ERR, "fd %d: file shrank while it was being sent", c->fd);
             return RC_ERR;
         }
-        c->body_sent += (uint64_t) n;
+        c->rq->body_sent += (uint64_t) n;
         budget = (size_t) n >= budget ? 0 : budget - (size_t) n;
     }
     return RC_OK;
@@ -357,29 +416,29 @@ static const char conn_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 static void
 conn_begin_body(struct conn *c)
 {
-    c->head_only = c->req.method == HTTP_HEAD;
-    c->body_len = 0;
-    if (c->req.content_length > 0
-        && (uint64_t) c->req.content_length > wctx.cfg.max_request_body) {
+    c->rq->head_only = c->rq->req.method == HTTP_HEAD;
+    c->rq->body_len = 0;
+    if (c->rq->req.content_length > 0
+        && (uint64_t) c->rq->req.content_length > wctx.cfg.max_request_body) {
         conn_fail(c, 413);
         return;
     }
-    if (!c->req.chunked && c->req.content_length <= 0) {
+    if (!c->rq->req.chunked && c->rq->req.content_length <= 0) {
         conn_set_state(c, CONN_PROCESSING);
         return;
     }
-    http_chunked_init(&c->chunked);
-    if (c->req.expect_continue && buf_len(&c->rbuf) == c->req.head_len) {
+    http_chunked_init(&c->rq->chunked);
+    if (c->rq->req.expect_continue && buf_len(&c->rbuf) == c->rq->req.head_len) {
         /* the client waits for this before it sends the body */
-        if (buf_append(wctx.pool, &c->wbuf, conn_100, sizeof(conn_100) - 1) != RC_OK) {
+        if (buf_append(wctx.pool, &c->rq->wbuf, conn_100, sizeof(conn_100) - 1) != RC_OK) {
             conn_set_state(c, CONN_CLOSING);
             return;
         }
         if (c->writable) {
-            ssize_t n = send(c->fd, c->wbuf.data + c->wbuf.rpos,
-                             buf_len(&c->wbuf), MSG_NOSIGNAL);
+            ssize_t n = send(c->fd, c->rq->wbuf.data + c->rq->wbuf.rpos,
+                             buf_len(&c->rq->wbuf), MSG_NOSIGNAL);
             if (n > 0)
-                c->wbuf.rpos += (size_t) n;
+                c->rq->wbuf.rpos += (size_t) n;
         }
         /* a part that did not fit goes out ahead of the response */
     }
@@ -396,18 +455,18 @@ conn_read_body(struct conn *c)
         size_t len = buf_len(&c->rbuf);
         int rc;
 
-        if (!c->req.chunked) {
-            size_t need = c->req.head_len + (size_t) c->req.content_length;
+        if (!c->rq->req.chunked) {
+            size_t need = c->rq->req.head_len + (size_t) c->rq->req.content_length;
             if (len >= need) {
-                c->body_len = (uint32_t) c->req.content_length;
+                c->rq->body_len = (uint32_t) c->rq->req.content_length;
                 return RC_OK;
             }
             if (buf_reserve(wctx.pool, &c->rbuf, need - len) != RC_OK)
                 return RC_ERR;
         } else {
-            char *in = c->rbuf.data + c->rbuf.rpos + c->req.head_len + c->body_len;
-            size_t inlen = len - c->req.head_len - c->body_len, used = 0, made = 0;
-            rc = http_chunked_decode(&c->chunked, in, in, inlen, &used, &made,
+            char *in = c->rbuf.data + c->rbuf.rpos + c->rq->req.head_len + c->rq->body_len;
+            size_t inlen = len - c->rq->req.head_len - c->rq->body_len, used = 0, made = 0;
+            rc = http_chunked_decode(&c->rq->chunked, in, in, inlen, &used, &made,
                                      wctx.cfg.max_request_body);
             if (rc > 0)
                 return rc;      /* 400 or 413: nothing more is read */
@@ -417,7 +476,7 @@ conn_read_body(struct conn *c)
                 memmove(in + made, in + used, inlen - used);
                 c->rbuf.wpos -= used - made;
             }
-            c->body_len += (uint32_t) made;
+            c->rq->body_len += (uint32_t) made;
             if (rc != RC_AGAIN)
                 return rc;
             if (buf_space(&c->rbuf) == 0
@@ -444,14 +503,12 @@ conn_response_done(struct conn *c)
 {
     uint64_t now = clock_now();
 
-    if (c->file_fd < 0)
-        c->body_sent = c->body_total;
+    size_t used = c->rq->req.head_len + c->rq->body_len;
+
+    if (c->rq->file_fd < 0)
+        c->rq->body_sent = c->rq->body_total;
     access_log_request(c);
-    if (c->file_fd >= 0) {
-        close(c->file_fd);
-        c->file_fd = -1;
-    }
-    buf_release(wctx.pool, &c->wbuf);
+    conn_req_detach(c);
     c->nreqs++;
 
     if (c->close_after) {
@@ -462,19 +519,18 @@ conn_response_done(struct conn *c)
         conn_set_state(c, CONN_CLOSING);
         return;
     }
-    c->rbuf.rpos += c->req.head_len + c->body_len;
+    c->rbuf.rpos += used;
     if (!c->nodelay) {
         int on = 1;
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
         c->nodelay = true;
     }
-    http_parser_init(&c->parser, &c->req);
-    c->body_len = 0;
-    c->body_sent = c->body_total = 0;
-    c->status = 0;
-    c->head_only = false;
     if (buf_len(&c->rbuf) > 0) {
-        c->req_start = now;
+        /* pipelined: the next request is already here */
+        if (conn_req_attach(c) != RC_OK) {
+            conn_set_state(c, CONN_CLOSING);
+            return;
+        }
         timer_set(&c->timer, now + (uint64_t) wctx.cfg.header_timeout);
         conn_set_state(c, CONN_READING);
         return;
@@ -498,14 +554,17 @@ conn_drive(struct conn *c)
                 conn_set_state(c, CONN_CLOSING);
                 break;
             }
-            c->req_start = clock_now();
-            timer_set(&c->timer, c->req_start + (uint64_t) wctx.cfg.header_timeout);
+            if (conn_req_attach(c) != RC_OK) {
+                conn_set_state(c, CONN_CLOSING);
+                break;
+            }
+            timer_set(&c->timer, c->rq->start + (uint64_t) wctx.cfg.header_timeout);
             conn_set_state(c, CONN_READING);
             break;
 
         case CONN_READING:
             if (buf_len(&c->rbuf) > 0) {
-                rc = http_parse_request(&c->parser, &c->req,
+                rc = http_parse_request(&c->rq->parser, &c->rq->req,
                                         c->rbuf.data + c->rbuf.rpos,
                                         buf_len(&c->rbuf),
                                         wctx.cfg.max_request_header);
@@ -648,6 +707,18 @@ conn_drain_all(void)
             conn_drive(c);
         }
     }
+}
+
+void
+conn_free_cache(void)
+{
+    struct conn_req *rq;
+
+    while ((rq = conn_req_free.head) != NULL) {
+        conn_req_free.head = rq->next_free;
+        free(rq);
+    }
+    conn_req_free.n = 0;
 }
 
 void

@@ -28,6 +28,27 @@ enum conn_state {
 
 extern const char *const conn_state_name[CONN_NSTATES];
 
+/* What one request needs while it is in progress. A connection holds one
+ * from the first byte of a request until its response is out; an idle
+ * keep-alive connection holds none (nor any buffer), which keeps the cost
+ * of an idle connection down to struct conn. */
+struct conn_req {
+    struct conn_req    *next_free;      /* on the worker's free list */
+    struct http_parser  parser;
+    struct http_request req;
+    struct http_chunked chunked;
+    struct buf          wbuf;           /* response head (and small bodies) */
+    uint64_t            start;          /* ms: first byte of the request */
+    uint64_t            body_sent;      /* body bytes written (access log) */
+    uint64_t            body_total;     /* body bytes of this response */
+    off_t               file_pos;
+    off_t               file_end;
+    int                 file_fd;        /* body source for sendfile, or -1 */
+    int                 status;         /* of the response, for the log */
+    uint32_t            body_len;       /* decoded body bytes after the head */
+    bool                head_only;      /* HEAD: no body */
+};
+
 struct conn {
     int                 fd;
     uint32_t            slot;           /* index in the pool */
@@ -39,25 +60,12 @@ struct conn {
     bool                keepalive;      /* this response keeps the conn */
     bool                close_after;    /* linger and close after this response */
     bool                nodelay;        /* TCP_NODELAY already set */
-    bool                head_only;      /* HEAD: no body */
     bool                shut_wr;        /* lingering: write side shut */
     uint32_t            nreqs;          /* responses completed */
-    uint64_t            req_start;      /* ms: start of the current request */
     struct timer_node   timer;
     struct event        ev;
     struct buf          rbuf;           /* rpos: first byte of the request */
-    struct buf          wbuf;           /* response head (and small bodies) */
-    struct http_parser  parser;
-    struct http_request req;
-    struct http_chunked chunked;
-    uint32_t            body_len;       /* decoded body bytes after the head */
-    uint32_t            body_raw;       /* raw body bytes consumed */
-    int                 status;         /* of the response, for the log */
-    int                 file_fd;        /* body source for sendfile, or -1 */
-    off_t               file_pos;
-    off_t               file_end;
-    uint64_t            body_sent;      /* body bytes written (access log) */
-    uint64_t            body_total;     /* body bytes of this response */
+    struct conn_req    *rq;             /* NULL while idle */
 };
 
 /* Weak reference for async callbacks: NULL from conn_pool_deref() once the
@@ -85,6 +93,9 @@ void conn_drain_all(void);
 
 /* Fast stop: close every connection now. */
 void conn_close_all(void);
+
+/* Free the request states kept for reuse (at exit). */
+void conn_free_cache(void);
 
 struct http_head;
 

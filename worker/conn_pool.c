@@ -73,7 +73,6 @@ conn_pool_get(void)
     c->gen = gen;
     c->in_use = true;
     c->fd = -1;
-    c->file_fd = -1;
     P.in_use++;
     return c;
 }

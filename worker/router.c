@@ -31,14 +31,14 @@ void
 router_dispatch(struct conn *c)
 {
     char *path = wctx.scratch;
-    int n, method = c->req.method;
+    int n, method = c->rq->req.method;
 
-    if (c->req.path.len == 0) {
+    if (c->rq->req.path.len == 0) {
         path[0] = '/';
         path[1] = '\0';
         n = 1;
     } else {
-        n = http_decode_path(conn_req_ptr(c, c->req.path), c->req.path.len,
+        n = http_decode_path(conn_req_ptr(c, c->rq->req.path), c->rq->req.path.len,
                              path);
     }
     if (n < 0) {

@@ -146,10 +146,10 @@ session_form_read(const struct conn *c, struct session_form *f)
     const char *body;
     size_t len;
 
-    if (c->req.content_type.len > 0) {
-        const char *ct = conn_req_ptr(c, c->req.content_type);
+    if (c->rq->req.content_type.len > 0) {
+        const char *ct = conn_req_ptr(c, c->rq->req.content_type);
         static const char form[] = "application/x-www-form-urlencoded";
-        if (c->req.content_type.len < sizeof(form) - 1
+        if (c->rq->req.content_type.len < sizeof(form) - 1
             || strncasecmp(ct, form, sizeof(form) - 1) != 0)
             return 415;
     }
@@ -179,9 +179,9 @@ session_cookie_token(const struct conn *c, char *token)
 {
     int n;
 
-    if (c->req.cookie.len == 0)
+    if (c->rq->req.cookie.len == 0)
         return RC_DONE;
-    n = http_util_cookie(conn_req_ptr(c, c->req.cookie), c->req.cookie.len,
+    n = http_util_cookie(conn_req_ptr(c, c->rq->req.cookie), c->rq->req.cookie.len,
                          "sid", token, SESSION_TOKEN_HEX + 1);
     if (n != SESSION_TOKEN_HEX)
         return RC_DONE;

@@ -258,8 +258,8 @@ static_inm_match(const char *v, size_t len, const char *etag)
 static bool
 static_if_range_ok(const struct conn *c, const char *etag, time_t mtime)
 {
-    const char *v = conn_req_ptr(c, c->req.if_range);
-    size_t len = c->req.if_range.len;
+    const char *v = conn_req_ptr(c, c->rq->req.if_range);
+    size_t len = c->rq->req.if_range.len;
     time_t t;
 
     if (len == 0)
@@ -275,10 +275,10 @@ static_if_range_ok(const struct conn *c, const char *etag, time_t mtime)
 static void
 static_redirect_dir(struct conn *c)
 {
-    const char *path = conn_req_ptr(c, c->req.path);
-    size_t plen = c->req.path.len, qlen = c->req.query.len, n = 0;
+    const char *path = conn_req_ptr(c, c->rq->req.path);
+    size_t plen = c->rq->req.path.len, qlen = c->rq->req.query.len, n = 0;
     char *loc = wctx.scratch + 2 * wctx.scratch_len;
-    bool has_query = c->req.query.off != 0;
+    bool has_query = c->rq->req.query.off != 0;
 
     if (plen + qlen + 3 > wctx.scratch_len) {
         conn_respond_error(c, 414, NULL);
@@ -291,7 +291,7 @@ static_redirect_dir(struct conn *c)
     loc[n++] = '/';
     if (has_query) {
         loc[n++] = '?';
-        memcpy(loc + n, conn_req_ptr(c, c->req.query), qlen);
+        memcpy(loc + n, conn_req_ptr(c, c->rq->req.query), qlen);
         n += qlen;
     }
     loc[n] = '\0';
@@ -365,14 +365,14 @@ static_file_serve(struct conn *c, const char *path)
     h.accept_ranges = true;
 
     /* conditional GET: If-None-Match wins over If-Modified-Since */
-    if (c->req.if_none_match.len > 0) {
-        if (static_inm_match(conn_req_ptr(c, c->req.if_none_match),
-                             c->req.if_none_match.len, etag))
+    if (c->rq->req.if_none_match.len > 0) {
+        if (static_inm_match(conn_req_ptr(c, c->rq->req.if_none_match),
+                             c->rq->req.if_none_match.len, etag))
             h.status = 304;
-    } else if (c->req.if_modified_since.len > 0) {
+    } else if (c->rq->req.if_modified_since.len > 0) {
         time_t ims;
-        if (http_parse_date(conn_req_ptr(c, c->req.if_modified_since),
-                            c->req.if_modified_since.len, &ims) == RC_OK
+        if (http_parse_date(conn_req_ptr(c, c->rq->req.if_modified_since),
+                            c->rq->req.if_modified_since.len, &ims) == RC_OK
             && st.st_mtim.tv_sec <= ims)
             h.status = 304;
     }
@@ -386,9 +386,9 @@ static_file_serve(struct conn *c, const char *path)
     }
 
     h.status = 200;
-    if (c->req.range.len > 0 && c->req.method == HTTP_GET
+    if (c->rq->req.range.len > 0 && c->rq->req.method == HTTP_GET
         && static_if_range_ok(c, etag, st.st_mtim.tv_sec)) {
-        rc = http_parse_range(conn_req_ptr(c, c->req.range), c->req.range.len,
+        rc = http_parse_range(conn_req_ptr(c, c->rq->req.range), c->rq->req.range.len,
                               st.st_size, &first, &last);
         if (rc == 416) {
             char extra[64];

@@ -279,6 +279,7 @@ worker_main(const struct config *cfg, int chan_fd, int id)
         event_free(worker_chan_ev);
     event_free(wctx.load_ev);
     timer_deinit();
+    conn_free_cache();
     conn_pool_deinit();
     event_base_free(wctx.base);
     mpool_destroy(wctx.pool);

@@ -447,8 +447,7 @@ expect_idle(uint32_t nreqs)
                  (long long) wctx.cfg.keepalive_timeout,
                  (long long) wctx.cfg.header_timeout);
     assert_null(c->rbuf.data);
-    assert_int_equal(c->wbuf.cap, 0);
-    assert_int_equal(c->file_fd, -1);
+    assert_null(c->rq);             /* no request state while idle */
     assert_int_equal(c->nreqs, nreqs);
     assert_true(timer_pending(&c->timer));
     mpool_get_stats(wctx.pool, &st);

@@ -30,21 +30,20 @@ teardown_pool(void **state)
     return 0;
 }
 
-/* A fresh conn is zeroed except for its identity and the "none" fds. */
+/* A fresh conn is zeroed except for its identity and the "none" fd, and
+ * holds no request state. */
 static void
 check_fresh(const struct conn *c)
 {
     assert_non_null(c);
     assert_true(c->in_use);
     assert_int_equal(c->fd, -1);
-    assert_int_equal(c->file_fd, -1);
+    assert_null(c->rq);
     assert_int_equal(c->state, 0);
     assert_int_equal(c->nreqs, 0);
     assert_int_equal(c->rbuf.cap, 0);
     assert_null(c->rbuf.data);
-    assert_int_equal(c->wbuf.cap, 0);
     assert_false(c->keepalive);
-    assert_int_equal(c->body_sent, 0);
 }
 
 static void
