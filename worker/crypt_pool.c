@@ -263,10 +263,15 @@ crypt_pool_deinit(void)
     for (int i = 0; i < CP.started; i++)
         pthread_join(CP.threads[i], NULL);
     CP.started = 0;
-    while ((j = crypt_fifo_pop(&CP.todo)) != NULL)
+    /* every job gets its answer, so callers free what they hold */
+    while ((j = crypt_fifo_pop(&CP.done)) != NULL) {
+        j->cb(j->ok, j->hash, j->arg);
         free(j);
-    while ((j = crypt_fifo_pop(&CP.done)) != NULL)
+    }
+    while ((j = crypt_fifo_pop(&CP.todo)) != NULL) {
+        j->cb(false, "", j->arg);
         free(j);
+    }
     if (CP.ev != NULL)
         event_free(CP.ev);
     CP.ev = NULL;

@@ -21,8 +21,8 @@ struct event_base;
 /* Prepare NTHREADS threads (started on first use). Returns RC_OK/RC_ERR. */
 int crypt_pool_init(struct event_base *base, int nthreads);
 
-/* Stop the threads (waiting for the jobs they run) and drop queued jobs
- * without calling their callbacks. */
+/* Stop the threads (waiting for the jobs they run); finished jobs get
+ * their callbacks, queued ones a callback with OK false. */
 void crypt_pool_deinit(void);
 
 /* Hash PASSWORD (LEN bytes, copied) with a fresh salt. Returns RC_OK or

@@ -423,13 +423,17 @@ http_parse_request(struct http_parser *p, struct http_request *r,
 
 /* ---- Decoding ---- */
 
-/* Percent-decode IN into OUT; '+' becomes a space when PLUS_IS_SPACE (form
- * encoding). Encoded NUL, raw control bytes and bad escapes are refused. */
+/* Percent-decode IN into OUT (CAP bytes with the NUL); '+' becomes a space
+ * when PLUS_IS_SPACE (form encoding). Encoded NUL, raw control bytes, bad
+ * escapes and output that does not fit are refused. */
 static int
-http_decode(const char *in, size_t len, char *out, bool plus_is_space)
+http_decode(const char *in, size_t len, char *out, size_t cap,
+            bool plus_is_space)
 {
     size_t o = 0;
 
+    if (cap == 0)
+        return RC_ERR;
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char) in[i];
         if (ch == '+' && plus_is_space) {
@@ -449,6 +453,8 @@ http_decode(const char *in, size_t len, char *out, bool plus_is_space)
         } else if (http_is_ctl(ch)) {
             return RC_ERR;
         }
+        if (o + 1 >= cap)
+            return RC_ERR;
         out[o++] = (char) ch;
     }
     out[o] = '\0';
@@ -458,13 +464,19 @@ http_decode(const char *in, size_t len, char *out, bool plus_is_space)
 int
 http_decode_path(const char *in, size_t len, char *out)
 {
-    return http_decode(in, len, out, false);
+    return http_decode(in, len, out, len + 1, false);
 }
 
 int
 http_decode_form(const char *in, size_t len, char *out)
 {
-    return http_decode(in, len, out, true);
+    return http_decode(in, len, out, len + 1, true);
+}
+
+int
+http_decode_form_cap(const char *in, size_t len, char *out, size_t cap)
+{
+    return http_decode(in, len, out, cap, true);
 }
 
 /* ---- Chunked bodies ---- */

@@ -91,6 +91,10 @@ int http_decode_path(const char *in, size_t len, char *out);
  * rules: '+' is a space, %XX escapes. Returns the length or RC_ERR. */
 int http_decode_form(const char *in, size_t len, char *out);
 
+/* The same into OUT of CAP bytes (NUL included); RC_ERR when the decoded
+ * value does not fit. */
+int http_decode_form_cap(const char *in, size_t len, char *out, size_t cap);
+
 /* ---- Chunked bodies ---- */
 
 struct http_chunked {

@@ -22,10 +22,7 @@ http_util_form_field(const char *body, size_t len, const char *name,
             ;
         if (eq - start == nl && memcmp(body + start, name, nl) == 0) {
             size_t vl = eq < end ? end - eq - 1 : 0;
-            int n;
-            if (vl >= cap)
-                return RC_ERR;      /* decoding never grows a value */
-            n = http_decode_form(body + eq + 1, vl, out);
+            int n = http_decode_form_cap(body + eq + 1, vl, out, cap);
             return n < 0 ? RC_ERR : n;
         }
     }
@@ -80,6 +77,8 @@ http_util_html_escape(const char *in, size_t len, char *out, size_t cap)
 {
     size_t o = 0;
 
+    if (cap == 0)
+        return RC_ERR;
     for (size_t i = 0; i < len; i++) {
         const char *rep = NULL;
         size_t rl = 1;

@@ -416,10 +416,13 @@ static void
 user_body(char *out, size_t cap, const char *user, const char *pass)
 {
     char u[256], p[1024];
+    int n;
 
     form_encode(u, sizeof(u), user);
     form_encode(p, sizeof(p), pass);
-    snprintf(out, cap, "username=%s&password=%s", u, p);
+    n = snprintf(out, cap, "username=%s&password=%s", u, p);
+    if (n < 0 || (size_t) n >= cap)
+        fail_msg("form body for %s does not fit in %zu bytes", user, cap);
 }
 
 /* POST /register; returns the status, fails the test on a transport error. */
