@@ -10,8 +10,9 @@
  * response at once, so a listen backlog never overflows. Once every
  * connection has its response (or the timeout passed) it prints one line,
  *   ready ok=N failed=M
- * flushes stdout and waits. Exit status: 0 after a signal or the hold time, 1 on a
- * setup failure, 2 on bad arguments. Plain C + POSIX + epoll; IPv4 only.
+ * flushes stdout and waits. Exit status: 0 after a signal or the hold time,
+ * 1 on a setup failure, 2 on bad arguments. Plain C + POSIX + epoll (Linux);
+ * IPv4 only.
  * SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -33,7 +34,9 @@
 #define MAX_INFLIGHT 256
 #define HDR_MAX      4096
 
-enum state { ST_FREE, ST_CONNECTING, ST_SENDING, ST_READING, ST_IDLE, ST_FAILED };
+enum state {
+    ST_FREE, ST_CONNECTING, ST_SENDING, ST_READING, ST_IDLE, ST_FAILED
+};
 
 struct conn {
     int         fd;
@@ -148,7 +151,8 @@ main(int argc, char **argv)
         return 1;
     }
     reqlen = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s:%s\r\n"
-                      "User-Agent: idle_conns\r\n\r\n", argv[3], argv[1], argv[2]);
+                      "User-Agent: idle_conns\r\n\r\n",
+                      argv[3], argv[1], argv[2]);
     if (reqlen <= 0 || (size_t) reqlen >= sizeof(req)) {
         fprintf(stderr, "idle_conns: PATH too long\n");
         return 2;
@@ -170,7 +174,8 @@ main(int argc, char **argv)
         /* top up the connections in flight */
         while (next < count && inflight < MAX_INFLIGHT) {
             struct conn *c = &conns[next];
-            int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            int fd = socket(AF_INET,
+                            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
             c->body_left = -1;
             if (fd < 0) {

@@ -1,0 +1,878 @@
+#!/usr/bin/env bash
+# tools/loadtest.sh - wrk against this server and against nginx: same files,
+# same worker process count, same machine; runs alternate (ours, nginx, ours,
+# nginx, ...) so drift cancels, and each ratio is the median of per-pair
+# ratios ours/nginx.
+#
+# usage: tools/loadtest.sh [--quick] [--processes N] [--duration S]
+#                          [--pairs N] [--idle-conns N] [--nginx-no-reuseport]
+#                          [--out DIR]
+#
+# Scenarios
+#   1  keep-alive, 1 KiB page, 100 connections            requests/s
+#   2  "Connection: close", 1 KiB page, 100 connections   requests/s
+#   3  keep-alive, 1 MiB file, 20 connections             bytes/s
+#   4  keep-alive, 1 KiB page, 5000 connections           requests/s, errors must be 0
+#   5  10000 idle keep-alive connections                   worker RSS KiB per connection
+#   6  GET /welcome with a valid session cookie (ours only, Redis)
+#                                                         ratio to an ours run of scenario 1
+#
+# Fairness (also written to env.txt in the output folder):
+# - both servers serve one generated document root, with the same number of
+#   worker processes (default 2), access logs off, keep-alive 60s and
+#   100000 requests per connection, listen backlog 4096, loopback only;
+# - nginx: sendfile on, tcp_nopush on, tcp_nodelay on, open_file_cache off
+#   (we keep no descriptor cache either), worker_connections 20000 (or the
+#   fd limit), "listen ... reuseport": each worker gets its own accept queue.
+#   Without reuseport a burst of new connections (wrk opens all of them at
+#   once) tends to land on one nginx worker and leaves the other idle, while
+#   our master spreads connections over the least-loaded worker; reuseport
+#   is what an operator would set for this load. --nginx-no-reuseport
+#   measures nginx's default instead;
+# - wrk runs with -t2 on the same 2 cores as the server under test (nothing
+#   is pinned): a ratio compares servers under the same shared budget, an
+#   absolute figure is lower than on a separate load generator.
+#
+# Never touches a system nginx or redis: both run from their own directory
+# with their own config, pid file, logs and ports on 127.0.0.1; only the
+# processes this script started are stopped, by pid, also on error (trap).
+#
+# Output (default out/loadtest-YYYYmmdd-HHMMSS/): results.csv (one row per
+# run), summary.csv, summary.txt (the table), ratios.png, env.txt, raw/ (wrk
+# outputs), the servers' error logs and configs.
+# Exit status: 0 ok, 1 setup failure, 3 a server crashed or answered with
+# errors (the table shows which).
+# SPDX-License-Identifier: MIT
+set -euo pipefail
+
+args="$*"
+top=$(cd "$(dirname "$0")/.." && pwd)
+here="$top/tools/loadtest"
+
+quick=0
+procs=2
+duration=""
+pairs=""
+idle_conns=""
+out=""
+reuseport=" reuseport"
+
+die() { echo "loadtest: error: $*" >&2; exit 1; }
+note() { echo "loadtest: $*" >&2; }
+
+usage() {
+    sed -n '2,/^# SPDX/{/^# SPDX/d;s/^# \{0,1\}//;p}' "$0"
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) quick=1 ;;
+    --processes) [ $# -ge 2 ] || die "--processes needs a value"; procs=$2; shift ;;
+    --duration) [ $# -ge 2 ] || die "--duration needs a value"; duration=$2; shift ;;
+    --pairs) [ $# -ge 2 ] || die "--pairs needs a value"; pairs=$2; shift ;;
+    --idle-conns) [ $# -ge 2 ] || die "--idle-conns needs a value"; idle_conns=$2; shift ;;
+    --out) [ $# -ge 2 ] || die "--out needs a value"; out=$2; shift ;;
+    --nginx-no-reuseport) reuseport="" ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument \"$1\"" ;;
+    esac
+    shift
+done
+
+if [ "$quick" -eq 1 ]; then
+    : "${duration:=2}" "${pairs:=3}" "${idle_conns:=10000}"
+else
+    : "${duration:=10}" "${pairs:=5}" "${idle_conns:=10000}"
+fi
+for v in procs duration pairs idle_conns; do
+    [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] \
+        || die "--${v//_/-} must be a positive integer, got \"${!v}\""
+done
+[ "$pairs" -ge 2 ] || die "--pairs must be at least 2 (ratios are medians of pairs)"
+
+[ -n "$out" ] || out="$top/out/loadtest-$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$out/raw" || die "cannot create the output folder $out"
+out=$(cd "$out" && pwd)
+: >"$out/results.csv.tmp"
+
+# ---- Processes we started: stopped by pid at exit, never by name ----
+
+declare -A started=()          # background pids we launched, not yet stopped
+ours_pid="" nginx_pid="" redis_pid="" helper_pid=""
+tmp=""
+
+# Parent pid of $1 from /proc (0 if gone); comm may hold spaces and parens.
+ppid_of() {
+    local line rest
+    { read -r line <"/proc/$1/stat"; } 2>/dev/null || { echo 0; return 0; }
+    rest=${line##*) }; rest=${rest#* }
+    echo "${rest%% *}"
+}
+
+# Pids whose parent is $1 (the server's workers: children of the master).
+children_of() {
+    local f line rest pid
+    for f in /proc/[0-9]*/stat; do
+        { read -r line <"$f"; } 2>/dev/null || continue
+        rest=${line##*) }; rest=${rest#* }
+        if [ "${rest%% *}" = "$1" ]; then pid=${f#/proc/}; echo "${pid%/stat}"; fi
+    done
+    return 0
+}
+
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+# Stop pid $1 (and the children it had): TERM, bounded wait, then KILL.
+# Children are only killed if they still run the same executable.
+stop_pid() {
+    local pid=$1 kids k exe i
+    unset "started[$pid]"
+    alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+    kids=$(children_of "$pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do
+        alive "$pid" || break
+        # a zombie child of ours counts as stopped
+        [ "$(awk '/^State:/{print $2}' "/proc/$pid/status" 2>/dev/null)" = Z ] && break
+        sleep 0.1
+    done
+    if alive "$pid" && [ "$(awk '/^State:/{print $2}' "/proc/$pid/status" 2>/dev/null)" != Z ]; then
+        note "pid $pid did not stop within 10s, killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+    for k in $kids; do
+        for i in $(seq 1 50); do alive "$k" || break; sleep 0.1; done
+        if alive "$k" && [ -n "$exe" ] \
+            && [ "$(readlink "/proc/$k/exe" 2>/dev/null)" = "$exe" ]; then
+            note "child $k of $pid still runs, killing it"
+            kill -KILL "$k" 2>/dev/null || true
+        fi
+    done
+    return 0
+}
+
+cleanup() {
+    local rc=$? p
+    trap - EXIT INT TERM
+    for p in "$helper_pid" "$ours_pid" "$nginx_pid" "$redis_pid"; do
+        if [ -n "$p" ]; then stop_pid "$p"; fi
+    done
+    # anything else still running that is our child (never a reused pid)
+    for p in "${!started[@]}"; do
+        [ "$(ppid_of "$p")" = "$$" ] && stop_pid "$p"
+    done
+    [ -n "$tmp" ] && [ -d "$tmp" ] && rm -rf "$tmp"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'note "interrupted"; exit 130' INT
+trap 'note "terminated"; exit 143' TERM
+
+# ---- Tools: build, packages, limits ----
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+install_pkgs() {
+    if ! have dpkg-query || ! have apt-get; then
+        die "missing $* and this is not a Debian-like system; install them by hand"
+    fi
+    . "$top/tools/deps.sh"
+    deps_install "$@" || die "apt-get could not install: $*"
+}
+
+missing=()
+have wrk || missing+=(wrk)
+have nginx || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+have gnuplot || missing+=(gnuplot-nox)
+have curl || missing+=(curl)
+have cc || missing+=(build-essential)
+# The nginx package may start a system nginx on port 80 through its
+# postinst (unless policy-rc.d forbids it); we never touch that one.
+[ ${#missing[@]} -eq 0 ] || install_pkgs "${missing[@]}"
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+
+if [ -n "${WEBSERVER_BIN:-}" ]; then
+    bin=$WEBSERVER_BIN
+    [ -x "$bin" ] || die "WEBSERVER_BIN=$bin is not an executable"
+    build_note="given by WEBSERVER_BIN (not rebuilt)"
+else
+    bdir="$top/build"
+    if [ -f "$bdir/CMakeCache.txt" ] \
+        && { ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$bdir/CMakeCache.txt" \
+             || grep -q '^SANITIZE:STRING=.' "$bdir/CMakeCache.txt"; }; then
+        note "build/ is not a plain Release build; using build-loadtest/ instead"
+        bdir="$top/build-loadtest"
+    fi
+    if ! have cmake || ! have pkg-config; then
+        . "$top/tools/deps.sh"
+        install_pkgs $WEBSERVER_PKGS_BUILD
+    fi
+    note "building the Release binary in ${bdir#$top/}/ (log: $out/build.log)"
+    { cmake -S "$top" -B "$bdir" -DCMAKE_BUILD_TYPE=Release \
+        && cmake --build "$bdir" -j"$(nproc)" --target webserver; } \
+        >"$out/build.log" 2>&1 || {
+        tail -n 30 "$out/build.log" >&2
+        die "the build failed, see $out/build.log"
+    }
+    bin="$bdir/webserver"
+    build_note="Release, built in ${bdir#$top/}/"
+fi
+
+# Descriptors: 10000 idle connections and wrk -c5000 need them, in the
+# servers and in the clients (all inherit this limit).
+want_nofile=65536
+ulimit -n "$want_nofile" 2>/dev/null || {
+    hard=$(ulimit -Hn)
+    [ "$hard" = unlimited ] && hard=$want_nofile
+    [ "$hard" -gt "$want_nofile" ] && hard=$want_nofile
+    ulimit -Sn "$hard" || die "cannot raise the open file limit"
+}
+nofile=$(ulimit -n)
+[ "$nofile" = unlimited ] && nofile=$want_nofile
+if [ "$nofile" -lt "$want_nofile" ]; then
+    note "open file limit is $nofile (hard limit; wanted $want_nofile)"
+fi
+[ "$nofile" -ge 6000 ] || die "open file limit $nofile is below 6000; scenario 4 needs 5000 connections"
+# the client holds one descriptor per connection; our workers budget two
+# (socket and file), so each takes at most about nofile/2 connections
+idle_max=$((nofile - 100))
+[ $((procs * (nofile / 2 - 64))) -ge "$idle_max" ] || idle_max=$((procs * (nofile / 2 - 64)))
+if [ "$idle_conns" -gt "$idle_max" ]; then
+    idle_conns=$idle_max
+    note "idle connections reduced to $idle_conns by the open file limit"
+fi
+worker_conns=20000
+[ "$worker_conns" -le "$nofile" ] || worker_conns=$nofile
+
+tmp=$(mktemp -d /tmp/loadtest.XXXXXX) || die "mktemp failed"
+chmod 755 "$tmp"      # nginx workers run as nobody and must read the root
+
+cc -O2 -Wall -o "$out/idle_conns" "$here/idle_conns.c" 2>"$out/idle_conns.build.log" \
+    || { cat "$out/idle_conns.build.log" >&2; die "cannot compile $here/idle_conns.c"; }
+lua="$here/report.lua"
+[ -f "$lua" ] || die "missing $lua"
+
+# ---- The document root ----
+
+docroot="$tmp/root"
+mkdir -p "$docroot"
+# index.html: exactly 1024 bytes of HTML, the filler sized to fit
+head_html=$'<!DOCTYPE html>\n<html><head><title>loadtest</title></head><body>\n<p>'
+tail_html=$'</p>\n</body></html>\n'
+filler=$(printf 'lorem ipsum dolor sit amet %.0s' $(seq 1 60))
+filler=${filler:0:$((1024 - ${#head_html} - ${#tail_html}))}
+printf '%s%s%s' "$head_html" "$filler" "$tail_html" >"$docroot/index.html"
+[ "$(wc -c <"$docroot/index.html")" -eq 1024 ] || die "index.html is not 1024 bytes"
+head -c 65536 /dev/urandom >"$docroot/image-64k.jpg"
+head -c 1048576 /dev/urandom >"$docroot/file-1m.bin"
+truncate -s 256M "$docroot/video-256m.mp4"
+chmod 755 "$docroot"; chmod 644 "$docroot"/*
+declare -A fsize=([/index.html]=1024 [/image-64k.jpg]=65536
+                  [/file-1m.bin]=1048576 [/video-256m.mp4]=268435456)
+
+# ---- Ports ----
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A port outside the ephemeral range (32768+), so wrk's own client
+# sockets never hold it.
+pick_port() {
+    local p i
+    for i in $(seq 1 100); do
+        p=$((20000 + RANDOM % 12000))
+        port_in_use "$p" || { echo "$p"; return 0; }
+    done
+    die "found no free port in 20000-31999"
+}
+
+# HTTP status of a GET (curl, bounded).
+http_status() {
+    curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" 2>/dev/null || true
+}
+
+# ---- Redis (scenario 6 only) ----
+
+redis_port=""
+s6_note=""
+redis_server=${REDIS_SERVER:-redis-server}
+start_redis() {
+    if ! have "$redis_server"; then
+        s6_note="skipped: redis-server not installed"
+        return 0
+    fi
+    local i
+    mkdir -p "$tmp/redis"
+    redis_port=$(pick_port)
+    "$redis_server" --port "$redis_port" --bind 127.0.0.1 --save '' \
+        --appendonly no --dir "$tmp/redis" --daemonize no \
+        --logfile "$out/redis.log" </dev/null >/dev/null 2>&1 &
+    redis_pid=$!; started[$redis_pid]=1
+    for i in $(seq 1 50); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$redis_port"; printf 'PING\r\n' >&3;
+            read -r -t 1 r <&3; [ "${r%$'\r'}" = "+PONG" ]) 2>/dev/null; then
+            return 0
+        fi
+        alive "$redis_pid" || break
+        sleep 0.1
+    done
+    s6_note="skipped: private redis-server did not start (see $out/redis.log)"
+    stop_pid "$redis_pid"; redis_pid=""; redis_port=""
+}
+
+# ---- Our server ----
+
+ours_port=""
+ours_conf="$out/webserver.conf"
+write_ours_conf() {
+    cat >"$ours_conf" <<EOF
+# written by tools/loadtest.sh
+listen_address = 127.0.0.1
+port = 0
+port_file = $tmp/webserver.port
+backlog = 4096
+processes = $procs
+max_connections = $worker_conns
+root = $docroot
+index = index.html
+keepalive_timeout = 60s
+max_keepalive_requests = 100000
+error_log = $out/webserver-error.log
+log_level = notice
+access_log = off
+redis_host = 127.0.0.1
+redis_port = ${redis_port:-$(pick_port)}
+EOF
+    "$bin" -t -c "$ours_conf" >/dev/null 2>"$tmp/conf-check" \
+        || { cat "$tmp/conf-check" >&2; die "our server rejects $ours_conf"; }
+}
+
+start_ours() {
+    local i
+    rm -f "$tmp/webserver.port"
+    "$bin" -c "$ours_conf" </dev/null >>"$out/webserver-stdout.log" 2>&1 &
+    ours_pid=$!; started[$ours_pid]=1
+    for i in $(seq 1 100); do
+        [ -s "$tmp/webserver.port" ] && break
+        alive "$ours_pid" || break
+        sleep 0.1
+    done
+    [ -s "$tmp/webserver.port" ] || {
+        tail -n 20 "$out/webserver-error.log" "$out/webserver-stdout.log" >&2 || true
+        die "our server did not start (no port_file within 10s)"
+    }
+    ours_port=$(tr -dc 0-9 <"$tmp/webserver.port")
+    wait_http ours "$ours_port" "$ours_pid"
+    ours_workers=$(children_of "$ours_pid" | sort -n | tr '\n' ' ')
+}
+
+# ---- nginx, from its own prefix ----
+
+nginx_port=""
+nginx_dir="$tmp/nginx"
+write_nginx_conf() {
+    mkdir -p "$nginx_dir/temp"
+    cat >"$nginx_dir/nginx.conf" <<EOF
+# written by tools/loadtest.sh; a private instance, not the system nginx
+daemon off;
+master_process on;
+worker_processes $procs;
+worker_rlimit_nofile $nofile;
+pid $nginx_dir/nginx.pid;
+error_log $out/nginx-error.log notice;
+events {
+    worker_connections $worker_conns;
+    use epoll;
+}
+http {
+    types {
+        text/html                html;
+        image/jpeg               jpg;
+        video/mp4                mp4;
+        application/octet-stream bin;
+    }
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 60s;
+    keepalive_requests 100000;
+    open_file_cache off;
+    client_body_temp_path $nginx_dir/temp/body;
+    proxy_temp_path $nginx_dir/temp/proxy;
+    fastcgi_temp_path $nginx_dir/temp/fastcgi;
+    uwsgi_temp_path $nginx_dir/temp/uwsgi;
+    scgi_temp_path $nginx_dir/temp/scgi;
+    server {
+        listen 127.0.0.1:$nginx_port backlog=4096$reuseport;
+        server_name localhost;
+        root $docroot;
+        index index.html;
+    }
+}
+EOF
+    cp "$nginx_dir/nginx.conf" "$out/nginx.conf"
+}
+
+start_nginx() {
+    local attempt i
+    for attempt in 1 2 3; do
+        nginx_port=$(pick_port)
+        write_nginx_conf
+        "$nginx_bin" -p "$nginx_dir" -e "$out/nginx-error.log" -c "$nginx_dir/nginx.conf" \
+            </dev/null >>"$out/nginx-stdout.log" 2>&1 &
+        nginx_pid=$!; started[$nginx_pid]=1
+        for i in $(seq 1 100); do
+            alive "$nginx_pid" || break
+            [ "$(http_status "http://127.0.0.1:$nginx_port/index.html")" = 200 ] && break
+            sleep 0.1
+        done
+        if alive "$nginx_pid"; then
+            wait_http nginx "$nginx_port" "$nginx_pid"
+            nginx_workers=$(children_of "$nginx_pid" | sort -n | tr '\n' ' ')
+            return 0
+        fi
+        wait "$nginx_pid" 2>/dev/null || true
+        nginx_pid=""
+        grep -q "Address already in use" "$out/nginx-error.log" 2>/dev/null || break
+    done
+    tail -n 20 "$out/nginx-error.log" "$out/nginx-stdout.log" >&2 || true
+    die "nginx did not start (see $out/nginx-error.log)"
+}
+
+# Wait (bounded) until NAME answers 200 on /index.html and has its workers.
+wait_http() {
+    local name=$1 port=$2 pid=$3 i
+    for i in $(seq 1 100); do
+        alive "$pid" || break
+        if [ "$(http_status "http://127.0.0.1:$port/index.html")" = 200 ] \
+            && [ "$(children_of "$pid" | wc -l)" -ge "$procs" ]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "$name (pid $pid) does not answer on 127.0.0.1:$port within 10s"
+}
+
+stop_ours() { [ -n "$ours_pid" ] && stop_pid "$ours_pid"; ours_pid=""; }
+stop_nginx() { [ -n "$nginx_pid" ] && stop_pid "$nginx_pid"; nginx_pid=""; }
+
+port_of() { if [ "$1" = nginx ]; then echo "$nginx_port"; else echo "$ours_port"; fi; }
+pid_of() { if [ "$1" = nginx ]; then echo "$nginx_pid"; else echo "$ours_pid"; fi; }
+log_of() { if [ "$1" = nginx ]; then echo "$out/nginx-error.log"; else echo "$out/webserver-error.log"; fi; }
+
+# ---- Findings that make the exit status 3 ----
+
+declare -a anomalies=()
+anomaly() { anomalies+=("$*"); note "PROBLEM: $*"; }
+
+# After each run: the master must live and keep the same workers (a new
+# worker pid means one died and was respawned).
+check_server() {
+    local srv=$1 what=$2 pid now before
+    pid=$(pid_of "$srv")
+    if ! alive "$pid"; then
+        tail -n 30 "$(log_of "$srv")" >&2 || true
+        die "$srv master (pid $pid) died during $what; log: $(log_of "$srv")"
+    fi
+    now=$(children_of "$pid" | sort -n | tr '\n' ' ')
+    if [ "$srv" = nginx ]; then before=$nginx_workers; else before=$ours_workers; fi
+    if [ "$now" != "$before" ]; then
+        anomaly "$srv: worker set changed during $what ($before-> $now); see $(log_of "$srv")"
+        tail -n 10 "$(log_of "$srv")" >&2 || true
+        if [ "$srv" = nginx ]; then nginx_workers=$now; else ours_workers=$now; fi
+    fi
+}
+
+# Sum of VmRSS (KiB) over the workers of master $1.
+workers_rss() {
+    local k sum=0 v
+    for k in $(children_of "$1"); do
+        v=$(awk '/^VmRSS:/{print $2}' "/proc/$k/status" 2>/dev/null || true)
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+
+# user+system clock ticks of master $1 and its workers
+server_ticks() {
+    local p line rest sum=0
+    local -a f
+    for p in "$1" $(children_of "$1"); do
+        { read -r line <"/proc/$p/stat"; } 2>/dev/null || continue
+        rest=${line##*) }
+        read -r -a f <<<"$rest"
+        sum=$((sum + f[11] + f[12]))
+    done
+    echo "$sum"
+}
+clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# ---- Runs ----
+
+csv_header="scenario,name,server,pair,requests_per_s,bytes_per_s,p50_ms,p99_ms,errors_connect,errors_read,errors_write,errors_timeout,errors_non2xx,errors_total,requests,duration_s,conns,rss_before_kib,rss_after_kib,kib_per_conn,server_cpu_s"
+total_runs=$((pairs * 2 * 6))
+run_no=0
+
+# Run wrk; sets R_rps R_bps R_p50 R_p99 R_err* R_requests R_dur R_avg_bytes.
+# $1 raw-file tag, $2 port, $3 path, $4 connections, $5 duration, rest: wrk args.
+wrk_run() {
+    local tag=$1 port=$2 path=$3 conns=$4 dur=$5 line kv
+    shift 5
+    local raw="$out/raw/$tag.txt" rc=0
+    timeout -k 5 $((dur + 60)) wrk -t2 -c"$conns" -d"${dur}s" --latency \
+        --timeout 10s -s "$lua" "$@" "http://127.0.0.1:$port$path" \
+        >"$raw" 2>&1 || rc=$?
+    line=$(grep '^LOADTEST ' "$raw" | tail -n 1 || true)
+    if [ -z "$line" ]; then
+        cat "$raw" >&2
+        die "wrk failed (exit $rc) for $tag; output in $raw"
+    fi
+    declare -A r=()
+    for kv in ${line#LOADTEST }; do r[${kv%%=*}]=${kv#*=}; done
+    R_requests=${r[requests]}
+    R_dur=$(awk -v d="${r[duration_us]}" 'BEGIN{printf "%.3f", d/1e6}')
+    R_rps=$(awk -v n="${r[requests]}" -v d="${r[duration_us]}" 'BEGIN{printf "%.1f", (d > 0 ? n * 1e6 / d : 0)}')
+    R_bps=$(awk -v n="${r[bytes]}" -v d="${r[duration_us]}" 'BEGIN{printf "%.0f", (d > 0 ? n * 1e6 / d : 0)}')
+    R_avg_bytes=$(awk -v b="${r[bytes]}" -v n="${r[requests]}" 'BEGIN{printf "%.0f", (n > 0 ? b / n : 0)}')
+    R_p50=$(awk -v u="${r[p50_us]}" 'BEGIN{printf "%.3f", u/1000}')
+    R_p99=$(awk -v u="${r[p99_us]}" 'BEGIN{printf "%.3f", u/1000}')
+    R_econn=${r[connect]} R_eread=${r[read]} R_ewrite=${r[write]}
+    R_etimeout=${r[timeout]} R_estatus=${r[status]}
+    R_errors=$((R_econn + R_eread + R_ewrite + R_etimeout + R_estatus))
+}
+
+progress() {
+    run_no=$((run_no + 1))
+    printf '[%2d/%d] %s\n' "$run_no" "$total_runs" "$*"
+}
+
+# One wrk measurement recorded as a results row.
+# $1 scenario $2 name $3 server(ours|nginx|ours-static) $4 pair $5 path $6 conns, rest: wrk args
+measure_wrk() {
+    local sc=$1 name=$2 srv=$3 pair=$4 path=$5 conns=$6 target errs t0 cpu
+    shift 6
+    target=${srv%-static}
+    t0=$(server_ticks "$(pid_of "$target")")
+    wrk_run "s$sc-$srv-$pair" "$(port_of "$target")" "$path" "$conns" "$duration" "$@"
+    cpu=$(awk -v a="$(server_ticks "$(pid_of "$target")")" -v b="$t0" -v t="$clk_tck" \
+          'BEGIN{printf "%.2f", (a - b) / t}')
+    check_server "$target" "scenario $sc pair $pair"
+    echo "$sc,$name,$srv,$pair,$R_rps,$R_bps,$R_p50,$R_p99,$R_econn,$R_eread,$R_ewrite,$R_etimeout,$R_estatus,$R_errors,$R_requests,$R_dur,$conns,,,,$cpu" \
+        >>"$out/results.csv.tmp"
+    errs=""
+    [ "$R_errors" -eq 0 ] || errs=" errors $R_errors (connect $R_econn read $R_eread write $R_ewrite timeout $R_etimeout non2xx $R_estatus)"
+    if [ "$sc" -eq 3 ]; then
+        progress "$(printf 's%s %-22s pair %d %-11s %9.1f MiB/s  p50 %8.3fms  p99 %8.3fms%s' \
+            "$sc" "$name" "$pair" "$srv" "$(awk -v b="$R_bps" 'BEGIN{print b/1048576}')" \
+            "$R_p50" "$R_p99" "$errs")"
+    else
+        progress "$(printf 's%s %-22s pair %d %-11s %9.0f req/s  p50 %8.3fms  p99 %8.3fms%s' \
+            "$sc" "$name" "$pair" "$srv" "$R_rps" "$R_p50" "$R_p99" "$errs")"
+    fi
+    # errors: connection-level and >= 400 are failures of the server under
+    # test; timeouts (10s) are load, reported but not a failure.
+    if [ $((R_econn + R_eread + R_ewrite + R_estatus)) -gt 0 ]; then
+        if [ "$sc" -eq 4 ] || [ "$target" = ours ]; then
+            anomaly "scenario $sc pair $pair $srv: connect $R_econn, read $R_eread, write $R_ewrite, non-2xx $R_estatus"
+        fi
+    fi
+}
+
+# Scenario 5 for one server: fresh start, RSS, N idle conns, RSS, stop.
+measure_idle() {
+    local srv=$1 pair=$2 pid port before after ready ok failed kib i
+    if [ "$srv" = ours ]; then stop_ours; start_ours; else stop_nginx; start_nginx; fi
+    pid=$(pid_of "$srv"); port=$(port_of "$srv")
+    for i in 1 2 3 4; do http_status "http://127.0.0.1:$port/index.html" >/dev/null; done
+    sleep 0.5
+    before=$(workers_rss "$pid")
+    "$out/idle_conns" 127.0.0.1 "$port" /index.html "$idle_conns" 60 300 \
+        </dev/null >"$tmp/idle.out" 2>"$tmp/idle.err" &
+    helper_pid=$!; started[$helper_pid]=1
+    for i in $(seq 1 900); do
+        grep -q '^ready' "$tmp/idle.out" 2>/dev/null && break
+        alive "$helper_pid" || break
+        sleep 0.1
+    done
+    ready=$(grep '^ready' "$tmp/idle.out" 2>/dev/null || true)
+    if [ -z "$ready" ]; then
+        cat "$tmp/idle.err" >&2
+        die "idle_conns did not get ready against $srv"
+    fi
+    ok=$(sed -n 's/.*ok=\([0-9]*\).*/\1/p' <<<"$ready")
+    failed=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$ready")
+    sleep 1
+    after=$(workers_rss "$pid")
+    check_server "$srv" "scenario 5 pair $pair"
+    stop_pid "$helper_pid"; helper_pid=""
+    kib=$(awk -v a="$after" -v b="$before" -v n="$ok" 'BEGIN{printf "%.3f", (n > 0 ? (a - b) / n : 0)}')
+    echo "5,idle-conns,$srv,$pair,,,,,,,,,$failed,$failed,,,$ok,$before,$after,$kib," \
+        >>"$out/results.csv.tmp"
+    progress "$(printf 's5 %-22s pair %d %-11s %9.2f KiB/conn  RSS %d -> %d KiB, %d conns%s' \
+        idle-conns "$pair" "$srv" "$kib" "$before" "$after" "$ok" \
+        "$([ "$failed" -eq 0 ] || echo ", $failed FAILED")")"
+    [ "$failed" -eq 0 ] || anomaly "scenario 5 pair $pair $srv: $failed of $idle_conns idle connections failed"
+}
+
+# ---- Start ----
+
+start_redis
+[ -z "$s6_note" ] || total_runs=$((total_runs - pairs * 2))
+write_ours_conf
+start_ours
+start_nginx
+
+# Both serve the same bytes: status and Content-Length of every file.
+for path in "${!fsize[@]}"; do
+    for srv in ours nginx; do
+        got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 30 \
+              "http://127.0.0.1:$(port_of "$srv")$path" || true)
+        [ "$got" = "200 ${fsize[$path]}" ] \
+            || die "$srv: GET $path gave \"$got\", expected \"200 ${fsize[$path]}\""
+    done
+done
+
+{
+    echo "date: $(date -Is)"
+    echo "command: tools/loadtest.sh $args"
+    echo "git: $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$top" diff --quiet 2>/dev/null || echo ' (dirty)')"
+    echo "webserver: $("$bin" -V 2>&1) ($build_note) $bin"
+    echo "nginx: $("$nginx_bin" -v 2>&1 | sed 's/^nginx version: //')"
+    echo "wrk: $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
+    echo "redis: $(have "$redis_server" && "$redis_server" --version | awk '{print $3}' || echo none)"
+    echo "cpus: $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'))"
+    echo "kernel: $(uname -r)"
+    echo "processes: $procs per server; wrk -t2 on the same cores (not pinned)"
+    echo "pairs: $pairs; duration: ${duration}s per run; idle connections: $idle_conns"
+    echo "open files limit: $nofile; worker_connections / max_connections: $worker_conns"
+    echo "both: access log off, keep-alive 60s, 100000 requests per connection, backlog 4096"
+    echo "wrk: -t2 --latency --timeout 10s; timeouts are reported, not counted as failures"
+    echo "nginx: sendfile on, tcp_nopush on, tcp_nodelay on, open_file_cache off, listen${reuseport:- without reuseport}"
+    echo "server_cpu_s in results.csv: user+system seconds of master and workers during the run"
+} >"$out/env.txt"
+
+note "output: $out"
+echo "webserver vs nginx: $procs worker processes each, $pairs pairs of ${duration}s runs;" \
+     "wrk -t2 shares the $(nproc) cores with the server under test"
+
+# warm-up (not recorded): page cache, lazy initialisation
+for srv in ours nginx; do
+    wrk_run "warmup-$srv" "$(port_of "$srv")" /index.html 100 1
+    wrk_run "warmup-big-$srv" "$(port_of "$srv")" /file-1m.bin 20 1
+    check_server "$srv" "warm-up"
+done
+
+for pair in $(seq 1 "$pairs"); do
+    for srv in ours nginx; do
+        measure_wrk 1 keepalive-1k "$srv" "$pair" /index.html 100
+    done
+done
+for pair in $(seq 1 "$pairs"); do
+    for srv in ours nginx; do
+        measure_wrk 2 close-1k "$srv" "$pair" /index.html 100 -H 'Connection: close'
+    done
+done
+for pair in $(seq 1 "$pairs"); do
+    for srv in ours nginx; do
+        measure_wrk 3 keepalive-1m "$srv" "$pair" /file-1m.bin 20
+    done
+done
+for pair in $(seq 1 "$pairs"); do
+    for srv in ours nginx; do
+        measure_wrk 4 keepalive-1k-c5000 "$srv" "$pair" /index.html 5000
+    done
+done
+for pair in $(seq 1 "$pairs"); do
+    for srv in ours nginx; do
+        measure_idle "$srv" "$pair"
+    done
+done
+
+# Scenario 6: our server only; each pair is a /welcome run and a scenario-1
+# run (same connections) right after it, so the ratio is drift-free.
+sid=""
+if [ -z "$s6_note" ]; then
+    base="http://127.0.0.1:$ours_port"
+    st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 \
+         -d 'username=bench&password=benchpass123' "$base/register" || true)
+    if [ "$st" != 303 ] && [ "$st" != 409 ]; then
+        s6_note="skipped: POST /register answered $st"
+    else
+        sid=$(curl -s -o /dev/null -D - --max-time 30 \
+              -d 'username=bench&password=benchpass123' "$base/login" \
+              | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: sid=\([^;]*\).*/\1/p' | head -n 1 || true)
+        if [ -z "$sid" ]; then
+            s6_note="skipped: POST /login gave no sid cookie"
+        else
+            st=$(http_status -H "Cookie: sid=$sid" "$base/welcome")
+            [ "$st" = 200 ] || s6_note="skipped: GET /welcome with the cookie answered $st"
+        fi
+    fi
+    [ -z "$s6_note" ] || anomaly "scenario 6 $s6_note (redis is up)"
+fi
+if [ -n "$s6_note" ]; then
+    note "scenario 6 $s6_note"
+else
+    welcome_size=$(curl -s -o /dev/null -D "$tmp/welcome.h" -w '%{size_download}' \
+                   -H "Cookie: sid=$sid" "$base/welcome")
+    welcome_size=$((welcome_size + $(wc -c <"$tmp/welcome.h")))
+    for pair in $(seq 1 "$pairs"); do
+        measure_wrk 6 welcome-session ours "$pair" /welcome 100 -H "Cookie: sid=$sid"
+        # a 303 to /login.html is not a wrk error: check the size per answer
+        if [ "$R_avg_bytes" -lt $((welcome_size * 9 / 10)) ]; then
+            anomaly "scenario 6 pair $pair: $R_avg_bytes bytes per answer, a 200 /welcome is $welcome_size (redirects?)"
+        fi
+        measure_wrk 6 welcome-session ours-static "$pair" /index.html 100
+    done
+fi
+
+# ---- Stop, then report ----
+
+stop_ours; stop_nginx
+[ -n "$redis_pid" ] && { stop_pid "$redis_pid"; redis_pid=""; }
+
+{ echo "$csv_header"; cat "$out/results.csv.tmp"; } >"$out/results.csv"
+rm -f "$out/results.csv.tmp"
+
+# summary.csv: per scenario the medians of ours and nginx, the median of
+# per-pair ratios ours/nginx (scenario 6: /welcome / static on ours) and
+# their range. For an even count the median of ratios is the geometric mean
+# of the middle two (ratios multiply; 0.5 and 2 average to 1).
+awk -F, -v s6note="$s6_note" -v pairs="$pairs" '
+function sort(list, a,   n, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j+1] = a[j]; a[j+1] = t }
+    return n
+}
+function median(list,   a, n) {
+    n = sort(list, a)
+    if (n == 0) return ""
+    return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+}
+function rmedian(list,   a, n) {
+    n = sort(list, a)
+    if (n == 0) return ""
+    return n % 2 ? a[(n+1)/2] : sqrt(a[n/2] * a[n/2+1])
+}
+function rmin(list,   a, n) { n = sort(list, a); return n ? a[1] : "" }
+function rmax(list,   a, n) { n = sort(list, a); return n ? a[n] : "" }
+NR == 1 { next }
+{
+    sc = $1; srv = $3; pair = $4
+    name[sc] = $2
+    if (sc == 5) v = $20; else if (sc == 3) v = $6; else v = $5
+    val[sc, srv, pair] = v
+    vals[sc, srv] = vals[sc, srv] " " v
+    p50[sc, srv] = p50[sc, srv] " " $7; p99[sc, srv] = p99[sc, srv] " " $8
+    err[sc, srv] += $14
+    seen[sc] = 1
+}
+END {
+    print "scenario,name,metric,ours,nginx,ratio,ratio_min,ratio_max,ours_p50_ms,ours_p99_ms,nginx_p50_ms,nginx_p99_ms,ours_errors,nginx_errors,pairs,note"
+    for (sc = 1; sc <= 6; sc++) {
+        metric = sc == 3 ? "bytes_per_s" : sc == 5 ? "kib_per_conn" : "requests_per_s"
+        if (!(sc in seen)) {
+            if (sc == 6) printf "6,welcome-session,requests_per_s,,,,,,,,,,,,0,%s\n", s6note
+            continue
+        }
+        other = sc == 6 ? "ours-static" : "nginx"
+        rl = ""
+        for (p = 1; p <= pairs; p++)
+            if (((sc, "ours", p) in val) && ((sc, other, p) in val) && val[sc, other, p] != 0)
+                rl = rl " " val[sc, "ours", p] / val[sc, other, p]
+        note = sc == 5 ? "lower is better" : sc == 6 ? "nginx column: ours on scenario 1 (static 1 KiB); ratio = welcome/static" : ""
+        np = split(rl, tmp, " ")
+        printf "%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,%d,%d,%s\n", sc, name[sc], metric,
+            median(vals[sc, "ours"]), median(vals[sc, other]),
+            np ? sprintf("%.4f", rmedian(rl)) : "", np ? sprintf("%.4f", rmin(rl)) : "",
+            np ? sprintf("%.4f", rmax(rl)) : "",
+            sc == 5 ? "" : median(p50[sc, "ours"]), sc == 5 ? "" : median(p99[sc, "ours"]),
+            sc == 5 ? "" : median(p50[sc, other]), sc == 5 ? "" : median(p99[sc, other]),
+            err[sc, "ours"], err[sc, other], np, note
+    }
+}' "$out/results.csv" >"$out/summary.csv"
+
+# The table (also in summary.txt).
+awk -F, -v procs="$procs" -v dur="$duration" -v pairs="$pairs" -v idle="$idle_conns" '
+function n(x) { return x == "" ? "-" : x }
+function lat(a, b) { return a == "" ? "-" : sprintf("%.2f/%.2f ms", a, b) }
+function num(x, unit) {
+    if (x == "") return "-"
+    if (unit == "MiB/s") return sprintf("%.1f MiB/s", x / 1048576)
+    if (unit == "KiB/conn") return sprintf("%.2f KiB/conn", x)
+    return sprintf("%.0f req/s", x)
+}
+BEGIN {
+    label[1] = "1 keep-alive 1 KiB, c100"
+    label[2] = "2 Connection: close 1 KiB, c100"
+    label[3] = "3 keep-alive 1 MiB, c20"
+    label[4] = "4 keep-alive 1 KiB, c5000"
+    label[5] = "5 idle keep-alive, " idle " conns"
+    label[6] = "6 GET /welcome (session), c100"
+    printf "%-33s %15s %15s %6s %-11s %-19s %-19s %s\n", "scenario", "ours", "nginx", "ratio", "(range)", "ours p50/p99", "nginx p50/p99", "errors ours/nginx"
+}
+NR == 1 { next }
+{
+    sc = $1
+    unit = sc == 3 ? "MiB/s" : sc == 5 ? "KiB/conn" : "req/s"
+    if (sc == 6 && $4 == "") {
+        printf "%-33s %s\n", label[6], $16
+        next
+    }
+    nginx = sc == 6 ? num($5, unit) "*" : num($5, unit)
+    printf "%-33s %15s %15s %6s %-11s %-19s %-19s %d/%d%s\n", label[sc], num($4, unit), nginx,
+        $6 == "" ? "-" : sprintf("%.2f", $6), $6 == "" ? "" : sprintf("%.2f-%.2f", $7, $8),
+        lat($9, $10), lat($11, $12), $13, $14,
+        sc == 5 ? "  (lower is better)" : ""
+    if (sc == 6) s6 = 1
+}
+END {
+    if (s6) print "* scenario 6: nginx has no sessions; that column is ours on scenario 1 (static 1 KiB, c100),\n  run right after each /welcome run; ratio = /welcome / static, both ours."
+    printf "ratio: median of the per-pair ratios ours/nginx; (range): lowest-highest pair.\n"
+    printf "%d pairs of %ss runs, alternating ours, nginx; worker processes: %d each; wrk -t2 runs\n", pairs, dur, procs
+    printf "on the same cores as the servers, so absolute figures are lower than with a separate client.\n"
+}' "$out/summary.csv" | tee "$out/summary.txt"
+
+# The chart: ratios per scenario, a line at 1.0.
+awk -F, 'NR > 1 && $6 != "" {
+    lab = $1 == 1 ? "1 keep-alive 1KiB" : $1 == 2 ? "2 close 1KiB" : $1 == 3 ? "3 keep-alive 1MiB" : \
+          $1 == 4 ? "4 c5000 1KiB" : $1 == 5 ? "5 idle KiB/conn (lower=better)" : "6 /welcome vs ours #1"
+    color = $1 == 5 ? "0xdd8844" : $1 == 6 ? "0x999999" : "0x4477aa"
+    printf "\"%s\" %s %s\n", lab, $6, color
+}' "$out/summary.csv" >"$out/chart.dat"
+nbars=$(wc -l <"$out/chart.dat")
+term="pngcairo size 1000,560 font ',10'"
+gnuplot -e 'set terminal' 2>&1 | grep -q pngcairo || term="png size 1000,560"
+if [ "$nbars" -eq 0 ]; then
+    note "no ratios to plot"
+elif ! gnuplot >"$out/gnuplot.log" 2>&1 <<EOF
+set terminal $term
+set output "$out/ratios.png"
+set title "webserver / nginx, $procs processes each: median of per-pair ratios ($pairs pairs, ${duration}s runs)\nabove 1.0: ours faster; scenario 5 (orange): ours uses more memory per idle connection; 6 (grey): ours vs ours"
+set style fill solid 0.85 border -1
+set boxwidth 0.6
+set xrange [-0.6:$((nbars - 1)).6]
+set yrange [0:*]
+set ylabel "ratio ours / nginx"
+set grid ytics
+set key off
+set xtics rotate by -20 offset -1,0 scale 0
+set arrow 1 from graph 0, first 1.0 to graph 1, first 1.0 nohead back lc rgb "#cc0000" lw 2 dt 2
+set style textbox opaque noborder
+plot "$out/chart.dat" using 0:2:3:xtic(1) with boxes lc rgb variable, \
+     "" using 0:2:(sprintf("%.2f", \$2)) with labels boxed offset 0,0.8 notitle
+EOF
+then
+    note "gnuplot failed, see $out/gnuplot.log"
+fi
+
+echo "results: $out/results.csv  summary: $out/summary.csv  chart: $out/ratios.png"
+if [ ${#anomalies[@]} -gt 0 ]; then
+    echo "PROBLEMS:"
+    printf '  %s\n' "${anomalies[@]}"
+    exit 3
+fi
+exit 0
