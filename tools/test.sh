@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# tools/test.sh - install what is missing, build, run the whole ctest suite
-# (unit + integration with a real redis-server), then the parser fuzzer for
-# FUZZ_SECONDS (default 60; 0 skips it). Exit status is ctest's.
+# tools/test.sh - install what is missing, build, run the parser fuzzer for
+# FUZZ_SECONDS (default 60; 0 skips it; a crash fails the run), then the
+# whole ctest suite (unit + integration with a real redis-server). Exit
+# status is ctest's.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -11,9 +12,12 @@ deps_install $WEBSERVER_PKGS_BUILD $WEBSERVER_PKGS_RUN clang libclang-rt-14-dev 
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DWERROR=ON
 cmake --build build -j"$jobs"
-(cd build && ctest --output-on-failure -LE bench -j"$jobs")
 
+# the fuzzer first, so that ctest's summary closes the output
 fuzz_seconds=${FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" -gt 0 ] && [ -x tests/fuzz/run.sh ]; then
     tests/fuzz/run.sh "$fuzz_seconds"
 fi
+
+cd build
+exec ctest --output-on-failure -LE bench -j"$jobs"
