@@ -422,6 +422,63 @@ test_reload_hung_old_worker_is_killed(void **state)
     ws->passed = true;
 }
 
+/* A reload that changes the port binds the new one (port_file follows),
+ * serves there, and stops listening on the old one. */
+static void
+test_reload_rebinds_changed_port(void **state)
+{
+    struct ws_server *ws = *state;
+    struct http_conn c;
+    struct http_resp r;
+    char conf[128];
+    int old, port = -1;
+
+    assert_int_equal(ws_start_conf(ws, "processes = 1\n"), 0);
+    old = ws->port;
+    port = ws_free_port();
+    assert_true(port > 0 && port != old);
+    snprintf(conf, sizeof(conf), "processes = 1\nport = %d\n", port);
+    assert_int_equal(ws_write_config(ws, conf), 0);
+    assert_int_equal(ws_signal(ws, SIGHUP), 0);
+    for (int i = 0; i < 500 && ws_read_number(ws->port_file) != port; i++)
+        ws_sleep_ms(20);
+    assert_int_equal(ws_read_number(ws->port_file), port);
+    ws->port = port;
+
+    assert_int_equal(http_get(port, "/page.bin", &r), HTTP_OK);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, PAGE_SIZE);
+    http_resp_free(&r);
+    /* the old listen socket is closed: nothing accepts there any more */
+    assert_int_equal(http_conn_open(&c, old), -1);
+    assert_true(ws_file_contains(ws->error_log, "reload done"));
+    ws->passed = true;
+}
+
+/* A reload to an address that cannot be bound keeps everything running. */
+static void
+test_reload_bind_failure_keeps_running(void **state)
+{
+    struct ws_server *ws = *state;
+    pid_t before[WS_MAX_PROCS], after[WS_MAX_PROCS];
+    struct http_resp r;
+
+    assert_int_equal(ws_start_conf(ws, "processes = 1\n"), 0);
+    assert_int_equal(ws_wait_children(ws->pid, 1, 5000, before), 1);
+    /* a literal this host does not have: bind() fails with EADDRNOTAVAIL */
+    assert_int_equal(ws_write_config(ws, "processes = 1\n"
+                                         "listen_address = 192.0.2.1\n"), 0);
+    assert_int_equal(ws_signal(ws, SIGHUP), 0);
+    assert_true(ws_wait_file_contains(ws->error_log, "keeping the running "
+                                      "configuration", 10000));
+    assert_int_equal(ws_children(ws->pid, after, WS_MAX_PROCS), 1);
+    assert_int_equal(after[0], before[0]);
+    assert_int_equal(http_get(ws->port, "/page.bin", &r), HTTP_OK);
+    assert_int_equal(r.status, 200);
+    http_resp_free(&r);
+    ws->passed = true;
+}
+
 int
 main(void)
 {
@@ -435,6 +492,10 @@ main(void)
             test_reload_broken_config_keeps_workers, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_reload_hung_old_worker_is_killed, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_reload_rebinds_changed_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_reload_bind_failure_keeps_running, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1142,6 +1142,36 @@ test_session_redis_db(void **state)
     f->ws.passed = true;
 }
 
+/* redis_host = unix:/path talks to Redis over its Unix socket; redis_port
+ * points nowhere, so TCP cannot be what works. */
+static void
+test_session_redis_unix_socket(void **state)
+{
+    struct fx *f = *state;
+    char sock[WS_PATH_MAX + 16], more[WS_PATH_MAX + 64], conf[2048];
+    const char *extra[] = { "--unixsocket", sock, "--unixsocketperm", "700",
+                            NULL };
+    char token[65];
+    struct http_resp r;
+
+    snprintf(sock, sizeof(sock), "%s/redis.sock", f->ws.dir);
+    assert_int_equal(redis_start(&f->rs, f->ws.dir, extra), 0);
+    snprintf(more, sizeof(more), "redis_host = unix:%s\nredis_port = 1\n",
+             sock);
+    fx_conf(f, conf, sizeof(conf), REDIS_TIMEOUT_MS, more);
+    assert_int_equal(ws_start_conf(&f->ws, conf), 0);
+
+    assert_int_equal(do_register(f->ws.port, "ursula", "ursulas-password"),
+                     303);
+    assert_int_equal(do_login(f->ws.port, "ursula", "ursulas-password", token),
+                     303);
+    assert_int_equal(get_welcome(f->ws.port, token, &r), HTTP_OK);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "ursula"));
+    http_resp_free(&r);
+    f->ws.passed = true;
+}
+
 /* Register + login + welcome with fresh names until it works NEED times in
  * a row (each on a new connection, so both workers take part), within
  * TIMEOUT_MS. Returns the successes in a row at the end. */
@@ -1610,6 +1640,8 @@ main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_session_requirepass_missing,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_redis_unix_socket, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_session_redis_db, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_session_redis_down_and_back,
