@@ -131,26 +131,25 @@ conn_open(int fd)
     c->readable = true;     /* optimistic: the request is often here already */
     c->writable = true;
     timer_node_init(&c->timer, conn_timer_cb);
-    if (conn_req_attach(c) != RC_OK) {
-        close(fd);
-        conn_pool_put(c);
-        worker_ctx_conn_closed();
-        return RC_ERR;
-    }
+    if (conn_req_attach(c) != RC_OK)
+        goto fail;
     event_assign(&c->ev, wctx.base, fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET,
                  conn_event_cb, c);
     if (event_add(&c->ev, NULL) < 0) {
         log_msg(LOG_ERR, "event_add() failed for fd %d", fd);
-        close(fd);
         conn_req_detach(c);
-        conn_pool_put(c);
-        worker_ctx_conn_closed();
-        return RC_ERR;
+        goto fail;
     }
     wctx.active++;
     timer_set(&c->timer, c->rq->start + (uint64_t) wctx.cfg.header_timeout);
     conn_drive(c);
     return RC_OK;
+
+fail:
+    close(fd);
+    conn_pool_put(c);
+    worker_ctx_conn_closed();
+    return RC_ERR;
 }
 
 /* The one place a connection ends. Only conn_drive() calls it. */

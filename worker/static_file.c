@@ -17,6 +17,7 @@
 
 #include "conn.h"
 #include "defs.h"
+#include "file_cache.h"
 #include "http_parse.h"
 #include "http_response.h"
 #include "log.h"
@@ -298,15 +299,105 @@ static_redirect_dir(struct conn *c)
     conn_respond_redirect(c, 301, loc, NULL);
 }
 
+/* What a response needs to know about the file it serves. */
+struct static_obj {
+    off_t       size;
+    time_t      mtime;
+    const char *mime;
+    const char *etag;
+    int         fd;         /* body by sendfile, or -1 ... */
+    const char *body;       /* ... from memory (the file cache) */
+};
+
+/* Conditional and range handling, then the response. Takes FD. */
+static void
+static_respond(struct conn *c, const struct static_obj *o)
+{
+    const struct http_request *r = &c->rq->req;
+    struct http_head h;
+    off_t first = 0, last = o->size - 1;
+    int rc;
+
+    memset(&h, 0, sizeof(h));
+    h.content_type = o->mime;
+    h.last_modified = o->mtime;
+    h.etag = o->etag;
+    h.accept_ranges = true;
+
+    /* conditional GET: If-None-Match wins over If-Modified-Since */
+    if (r->if_none_match.len > 0) {
+        if (static_inm_match(conn_req_ptr(c, r->if_none_match),
+                             r->if_none_match.len, o->etag))
+            h.status = 304;
+    } else if (r->if_modified_since.len > 0) {
+        time_t ims;
+        if (http_parse_date(conn_req_ptr(c, r->if_modified_since),
+                            r->if_modified_since.len, &ims) == RC_OK
+            && o->mtime <= ims)
+            h.status = 304;
+    }
+    if (h.status == 304) {
+        if (o->fd >= 0)
+            close(o->fd);
+        h.content_type = NULL;
+        h.content_length = -1;
+        h.accept_ranges = false;
+        conn_respond_head(c, &h, -1, 0, 0);
+        return;
+    }
+
+    h.status = 200;
+    if (r->range.len > 0 && r->method == HTTP_GET
+        && static_if_range_ok(c, o->etag, o->mtime)) {
+        rc = http_parse_range(conn_req_ptr(c, r->range), r->range.len, o->size,
+                              &first, &last);
+        if (rc == 416) {
+            char extra[64];
+            if (o->fd >= 0)
+                close(o->fd);
+            snprintf(extra, sizeof(extra), "Content-Range: bytes */%lld\r\n",
+                     (long long) o->size);
+            conn_respond_error(c, 416, extra);
+            return;
+        }
+        if (rc == RC_OK) {
+            h.status = 206;
+            h.range_first = first;
+            h.range_last = last;
+            h.range_total = o->size;
+        } else {
+            first = 0;
+            last = o->size - 1;
+        }
+    }
+    if (o->fd < 0) {
+        conn_respond_body(c, &h, o->body + first, (size_t) (last - first + 1));
+        return;
+    }
+    h.content_length = last - first + 1;
+    conn_respond_head(c, &h, o->fd, first, last + 1);
+}
+
+static void
+static_respond_cached(struct conn *c, const struct file_cache_entry *e)
+{
+    struct static_obj o = { (off_t) e->size, e->mtime.tv_sec, e->mime, e->etag,
+                            -1, e->body };
+
+    static_respond(c, &o);
+}
+
 void
 static_file_serve(struct conn *c, const char *path)
 {
     char *rel = wctx.scratch + wctx.scratch_len;
+    char *key = wctx.scratch + 3 * wctx.scratch_len;
+    const struct file_cache_entry *e;
     char etag[STATIC_ETAG_MAX];
-    struct http_head h;
+    struct static_obj o;
     struct stat st;
     bool dir_slash;
-    off_t first = 0, last = -1;
+    size_t rl;
     int fd, rc;
 
     rc = static_path_normalize(path, rel, &dir_slash);
@@ -314,6 +405,17 @@ static_file_serve(struct conn *c, const char *path)
         conn_respond_error(c, rc, NULL);
         return;
     }
+    /* "a/" and "a" differ: one is a directory's index, the other a 301 */
+    rl = strlen(rel);
+    memcpy(key, rel, rl);
+    key[rl] = dir_slash ? '/' : '\0';
+    key[rl + (dir_slash ? 1 : 0)] = '\0';
+    e = file_cache_get(wctx.root_fd, key);
+    if (e != NULL) {
+        static_respond_cached(c, e);
+        return;
+    }
+
     fd = static_open(wctx.root_fd, rel);
     if (fd < 0) {
         conn_respond_error(c, static_errno_status(-fd), NULL);
@@ -325,7 +427,7 @@ static_file_serve(struct conn *c, const char *path)
         return;
     }
     if (S_ISDIR(st.st_mode)) {
-        size_t rl = strlen(rel), il = strlen(wctx.cfg.index);
+        size_t il = strlen(wctx.cfg.index);
         close(fd);
         if (!dir_slash && rel[0] != '\0') {
             static_redirect_dir(c);
@@ -358,57 +460,17 @@ static_file_serve(struct conn *c, const char *path)
     }
 
     static_etag(&st, etag);
-    memset(&h, 0, sizeof(h));
-    h.content_type = static_mime_type(rel);
-    h.last_modified = st.st_mtim.tv_sec;
-    h.etag = etag;
-    h.accept_ranges = true;
-
-    /* conditional GET: If-None-Match wins over If-Modified-Since */
-    if (c->rq->req.if_none_match.len > 0) {
-        if (static_inm_match(conn_req_ptr(c, c->rq->req.if_none_match),
-                             c->rq->req.if_none_match.len, etag))
-            h.status = 304;
-    } else if (c->rq->req.if_modified_since.len > 0) {
-        time_t ims;
-        if (http_parse_date(conn_req_ptr(c, c->rq->req.if_modified_since),
-                            c->rq->req.if_modified_since.len, &ims) == RC_OK
-            && st.st_mtim.tv_sec <= ims)
-            h.status = 304;
-    }
-    if (h.status == 304) {
+    e = file_cache_put(key, rel, fd, &st, static_mime_type(rel), etag);
+    if (e != NULL) {
         close(fd);
-        h.content_type = NULL;
-        h.content_length = -1;
-        h.accept_ranges = false;
-        conn_respond_head(c, &h, -1, 0, 0);
+        static_respond_cached(c, e);
         return;
     }
-
-    h.status = 200;
-    if (c->rq->req.range.len > 0 && c->rq->req.method == HTTP_GET
-        && static_if_range_ok(c, etag, st.st_mtim.tv_sec)) {
-        rc = http_parse_range(conn_req_ptr(c, c->rq->req.range), c->rq->req.range.len,
-                              st.st_size, &first, &last);
-        if (rc == 416) {
-            char extra[64];
-            close(fd);
-            snprintf(extra, sizeof(extra), "Content-Range: bytes */%lld\r\n",
-                     (long long) st.st_size);
-            conn_respond_error(c, 416, extra);
-            return;
-        }
-        if (rc == RC_OK) {
-            h.status = 206;
-            h.range_first = first;
-            h.range_last = last;
-            h.range_total = st.st_size;
-        }
-    }
-    if (h.status == 200) {
-        first = 0;
-        last = st.st_size - 1;
-    }
-    h.content_length = last - first + 1;
-    conn_respond_head(c, &h, fd, first, last + 1);
+    o.size = st.st_size;
+    o.mtime = st.st_mtim.tv_sec;
+    o.mime = static_mime_type(rel);
+    o.etag = etag;
+    o.fd = fd;
+    o.body = NULL;
+    static_respond(c, &o);
 }

@@ -13,6 +13,9 @@
 struct event_base;
 struct event;
 
+/* scratch holds this many areas of scratch_len bytes each */
+#define WORKER_SCRATCH_AREAS 4
+
 struct worker_ctx {
     struct config      cfg;
     struct event_base *base;
@@ -25,8 +28,10 @@ struct worker_ctx {
     int                finished;        /* closed since the last load report */
     struct event      *load_ev;         /* batches load reports */
     bool               load_armed;
-    char              *scratch;         /* decoded path etc.; cfg-sized */
-    size_t             scratch_len;
+    char              *scratch;         /* 4 areas of scratch_len bytes for */
+    size_t             scratch_len;     /* one request at a time: decoded
+                                         * path, path below root, Location,
+                                         * file cache key */
 };
 
 extern struct worker_ctx wctx;

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "conn.h"
 #include "conn_pool.h"
+#include "file_cache.h"
 #include "defs.h"
 #include "log.h"
 #include "mpool.h"
@@ -156,7 +157,7 @@ setup_fx(void **state)
     wctx.base = event_base_new();
     wctx.pool = mpool_create(0);
     wctx.scratch_len = wctx.cfg.max_request_header + 256;
-    wctx.scratch = malloc(3 * wctx.scratch_len);
+    wctx.scratch = malloc(WORKER_SCRATCH_AREAS * wctx.scratch_len);
     if (wctx.root_fd < 0 || wctx.base == NULL || wctx.pool == NULL
         || wctx.scratch == NULL || timer_init(wctx.base) != RC_OK
         || conn_pool_init((size_t) wctx.cfg.max_connections) != RC_OK)
@@ -188,6 +189,7 @@ teardown_fx(void **state)
     assert_int_equal(st.bytes_in_use, 0);
     mpool_destroy(wctx.pool);
     free(wctx.scratch);
+    file_cache_clear();
     close(wctx.root_fd);
     nftw(f->top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(f->in);

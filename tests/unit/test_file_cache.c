@@ -1,0 +1,199 @@
+/* test_file_cache.c - the small-file cache serves hits from memory and
+ * never serves a file that changed (rewritten, replaced, removed).
+ * SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "file_cache.h"
+
+struct fx {
+    char dir[64];
+    int  root;
+};
+
+static void
+write_file(const struct fx *f, const char *name, const void *data, size_t len)
+{
+    char path[256];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t) len);
+    close(fd);
+}
+
+/* Open NAME below the root and cache it under KEY. */
+static const struct file_cache_entry *
+put(const struct fx *f, const char *key, const char *name)
+{
+    const struct file_cache_entry *e;
+    struct stat st;
+    int fd = openat(f->root, name, O_RDONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    e = file_cache_put(key, name, fd, &st, "text/plain", "\"etag\"");
+    close(fd);
+    return e;
+}
+
+static int
+setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    strcpy(f->dir, "/tmp/ws-fcache-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    f->root = open(f->dir, O_PATH | O_DIRECTORY);
+    *state = f;
+    return f->root >= 0 ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[128];
+
+    file_cache_clear();
+    close(f->root);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void
+test_file_cache_hit_after_put(void **state)
+{
+    struct fx *f = *state;
+    const struct file_cache_entry *e;
+    struct file_cache_stats before, st;
+
+    file_cache_get_stats(&before);      /* counters are per process */
+    write_file(f, "a.txt", "hello", 5);
+    assert_null(file_cache_get(f->root, "a.txt"));
+    e = put(f, "a.txt", "a.txt");
+    assert_non_null(e);
+    assert_int_equal(e->size, 5);
+    assert_memory_equal(e->body, "hello", 5);
+    assert_string_equal(e->etag, "\"etag\"");
+    e = file_cache_get(f->root, "a.txt");
+    assert_non_null(e);
+    assert_memory_equal(e->body, "hello", 5);
+    assert_null(file_cache_get(f->root, "b.txt"));
+    file_cache_get_stats(&st);
+    assert_int_equal(st.hits - before.hits, 1);
+    assert_int_equal(st.entries, 1);
+    assert_int_equal(st.bytes, 5);
+}
+
+/* The key ("dir/") and the file served ("dir/index.html") differ. */
+static void
+test_file_cache_key_differs_from_file(void **state)
+{
+    struct fx *f = *state;
+    char path[256];
+
+    snprintf(path, sizeof(path), "%s/dir", f->dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    write_file(f, "dir/index.html", "<p>", 3);
+    assert_non_null(put(f, "dir/", "dir/index.html"));
+    assert_non_null(file_cache_get(f->root, "dir/"));
+    assert_null(file_cache_get(f->root, "dir"));
+    write_file(f, "dir/index.html", "<p>2", 4);
+    assert_null(file_cache_get(f->root, "dir/"));
+}
+
+static void
+test_file_cache_rewritten_same_size_is_stale(void **state)
+{
+    struct fx *f = *state;
+    struct timespec later[2] = { { 0, UTIME_OMIT }, { 2000000000, 5 } };
+    char path[256];
+
+    write_file(f, "a.txt", "AAAA", 4);
+    assert_non_null(put(f, "a.txt", "a.txt"));
+    write_file(f, "a.txt", "BBBB", 4);
+    /* make sure the mtime differs even on a coarse clock */
+    snprintf(path, sizeof(path), "%s/a.txt", f->dir);
+    assert_int_equal(utimensat(AT_FDCWD, path, later, 0), 0);
+    assert_null(file_cache_get(f->root, "a.txt"));
+    assert_non_null(put(f, "a.txt", "a.txt"));
+    assert_memory_equal(file_cache_get(f->root, "a.txt")->body, "BBBB", 4);
+}
+
+static void
+test_file_cache_replaced_or_removed_is_stale(void **state)
+{
+    struct fx *f = *state;
+    char a[256], b[256];
+    struct file_cache_stats before, st;
+
+    file_cache_get_stats(&before);      /* counters are per process */
+    write_file(f, "a.txt", "one", 3);
+    assert_non_null(put(f, "a.txt", "a.txt"));
+    write_file(f, "b.txt", "two", 3);
+    snprintf(a, sizeof(a), "%s/a.txt", f->dir);
+    snprintf(b, sizeof(b), "%s/b.txt", f->dir);
+    assert_int_equal(rename(b, a), 0);      /* another inode, same size */
+    assert_null(file_cache_get(f->root, "a.txt"));
+
+    assert_non_null(put(f, "a.txt", "a.txt"));
+    assert_int_equal(unlink(a), 0);
+    assert_null(file_cache_get(f->root, "a.txt"));
+    file_cache_get_stats(&st);
+    assert_int_equal(st.stale - before.stale, 2);
+    assert_int_equal(st.entries, 0);
+}
+
+static void
+test_file_cache_refuses_large_and_keeps_budget(void **state)
+{
+    struct fx *f = *state;
+    static char big[FILE_CACHE_FILE_MAX + 1];
+    struct file_cache_stats st;
+    char name[32];
+    size_t n = FILE_CACHE_BYTES_MAX / FILE_CACHE_FILE_MAX + 20;
+
+    write_file(f, "big.bin", big, sizeof(big));
+    assert_null(put(f, "big.bin", "big.bin"));
+    write_file(f, "max.bin", big, FILE_CACHE_FILE_MAX);
+    assert_non_null(put(f, "max.bin", "max.bin"));
+
+    /* more small files than the byte budget holds: it is never exceeded */
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "f%zu.bin", i);
+        write_file(f, name, big, FILE_CACHE_FILE_MAX);
+        put(f, name, name);
+        file_cache_get_stats(&st);
+        assert_true(st.bytes <= FILE_CACHE_BYTES_MAX);
+    }
+    file_cache_get_stats(&st);
+    assert_true(st.entries > 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_file_cache_hit_after_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_cache_key_differs_from_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_cache_rewritten_same_size_is_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_cache_replaced_or_removed_is_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_cache_refuses_large_and_keeps_budget, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
