@@ -851,7 +851,7 @@ if [ "$nbars" -eq 0 ]; then
 elif ! gnuplot >"$out/gnuplot.log" 2>&1 <<EOF
 set terminal $term
 set output "$out/ratios.png"
-set title "webserver / nginx, $procs processes each: median of per-pair ratios ($pairs pairs, ${duration}s runs)\nabove 1.0: ours faster; scenario 5 (orange): ours uses more memory per idle connection; 6 (grey): ours vs ours"
+set title "webserver / nginx, $procs processes each: median of per-pair ratios ($pairs pairs, ${duration}s runs)\nabove 1.0: ours faster, except scenario 5 (orange: memory per idle connection, below 1.0 = ours uses less); 6 (grey): ours vs ours"
 set style fill solid 0.85 border -1
 set boxwidth 0.6
 set xrange [-0.6:$((nbars - 1)).6]

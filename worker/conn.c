@@ -310,6 +310,22 @@ conn_read(struct conn *c)
     }
 }
 
+/* Sort out errno after a failed send() or sendfile(): RC_OK to retry
+ * (EINTR), RC_AGAIN when the socket is full (remembered until the next
+ * edge), RC_ERR when the client is gone (logged at INFO). */
+static int
+conn_write_failed(struct conn *c, const char *what)
+{
+    if (errno == EINTR)
+        return RC_OK;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c->writable = false;
+        return RC_AGAIN;
+    }
+    log_errno(LOG_INFO, errno, "%s() failed on fd %d", what, c->fd);
+    return RC_ERR;
+}
+
 /* Write the head (wbuf) and the file range. RC_OK when all is out,
  * RC_AGAIN when the socket is full, RC_DONE when the budget for this
  * wake-up is spent, RC_ERR when the client is gone. */
@@ -326,14 +342,10 @@ conn_write(struct conn *c)
         n = send(c->fd, c->rq->wbuf.data + c->rq->wbuf.rpos, buf_len(&c->rq->wbuf),
                  MSG_NOSIGNAL | (more ? MSG_MORE : 0));
         if (n < 0) {
-            if (errno == EINTR)
+            int rc = conn_write_failed(c, "send");
+            if (rc == RC_OK)
                 continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->writable = false;
-                return RC_AGAIN;
-            }
-            log_errno(LOG_INFO, errno, "send() failed on fd %d", c->fd);
-            return RC_ERR;
+            return rc;
         }
         c->rq->wbuf.rpos += (size_t) n;
     }
@@ -347,14 +359,10 @@ conn_write(struct conn *c)
             chunk = CONN_SENDFILE_CHUNK;
         n = sendfile(c->fd, c->rq->file_fd, &c->rq->file_pos, chunk);
         if (n < 0) {
-            if (errno == EINTR)
+            int rc = conn_write_failed(c, "sendfile");
+            if (rc == RC_OK)
                 continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->writable = false;
-                return RC_AGAIN;
-            }
-            log_errno(LOG_INFO, errno, "sendfile() failed on fd %d", c->fd);
-            return RC_ERR;
+            return rc;
         }
         if (n == 0) {
             log_msg(LOG_ERR, "fd %d: file shrank while it was being sent", c->fd);

@@ -1945,3 +1945,26 @@ redis_stop(struct redis_server *r)
     }
     r->pid = 0;
 }
+
+int
+ws_fixture_setup(void **state)
+{
+    struct ws_server *ws = calloc(1, sizeof(*ws));
+
+    if (ws == NULL || ws_init(ws) == -1) {
+        free(ws);
+        return -1;
+    }
+    *state = ws;
+    return 0;
+}
+
+int
+ws_fixture_teardown(void **state)
+{
+    int rc = ws_cleanup(*state);    /* -1 on a sanitizer report */
+
+    free(*state);
+    *state = NULL;
+    return rc;
+}

@@ -132,6 +132,12 @@ int ws_stop(struct ws_server *ws);
  * this fails the test in -DSANITIZE builds; 0 otherwise. */
 int ws_cleanup(struct ws_server *ws);
 
+/* Test fixtures (cmocka's setup/teardown signature): a new ws_server,
+ * ws_init()ed, in *STATE; and ws_cleanup() + free. Return 0 or -1 (the
+ * teardown also when ws_cleanup() found a sanitizer report). */
+int ws_fixture_setup(void **state);
+int ws_fixture_teardown(void **state);
+
 /* Print the tails of DIR/error.log and DIR/stderr.log to stderr. */
 void ws_dump_logs(const struct ws_server *ws);
 

@@ -17,24 +17,14 @@
 static int
 setup(void **state)
 {
-    struct ws_server *ws = calloc(1, sizeof(*ws));
+    struct ws_server *ws;
     char path[WS_PATH_MAX + 32];
 
-    if (ws == NULL || ws_init(ws) == -1) {
-        free(ws);
+    if (ws_fixture_setup(state) == -1)
         return -1;
-    }
-    *state = ws;
+    ws = *state;
     snprintf(path, sizeof(path), "%s/page.html", ws->root);
     return ws_write_text(path, "0123456789");   /* 10 bytes */
-}
-
-static int
-teardown(void **state)
-{
-    ws_cleanup(*state);
-    free(*state);
-    return 0;
 }
 
 static void
@@ -125,9 +115,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_access_log_combined_format, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_access_log_flushed_on_quit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_access_log_reopened_on_usr1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_access_log_combined_format, setup, ws_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_access_log_flushed_on_quit, setup, ws_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_access_log_reopened_on_usr1, setup, ws_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

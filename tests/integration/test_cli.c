@@ -36,15 +36,6 @@ setup(void **state)
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    int rc = ws_cleanup(*state);
-
-    free(*state);
-    return rc;
-}
-
 /* Run ARGS; returns the result (caller frees), failing on a timeout. */
 static struct ws_run_result
 run(const char *const *args)
@@ -313,17 +304,17 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_cli_help, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cli_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_help, setup, ws_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_version, setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cli_bad_arguments_exit_1,
-                                        setup, teardown),
+                                        setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cli_signal_reload_then_quit,
-                                        setup, teardown),
+                                        setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cli_signal_stop,
-                                        setup, teardown),
+                                        setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            test_cli_signal_without_server_exits_1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cli_daemonize, setup, teardown),
+            test_cli_signal_without_server_exits_1, setup, ws_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_daemonize, setup, ws_fixture_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

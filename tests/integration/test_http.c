@@ -113,14 +113,6 @@ setup(void **state)
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    ws_cleanup(*state);
-    free(*state);
-    return 0;
-}
-
 static void
 start(struct ws_server *ws, const char *conf)
 {
@@ -1634,7 +1626,7 @@ test_http_traversal_never_leaks(void **state)
 int
 main(int argc, char **argv)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, ws_fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_http_get_file_headers),
         T(test_http_head_same_headers_no_body),

@@ -24,24 +24,14 @@ static struct rlimit saved;
 static int
 setup(void **state)
 {
-    struct ws_server *ws = calloc(1, sizeof(*ws));
+    struct ws_server *ws;
     char path[WS_PATH_MAX + 32];
 
-    if (ws == NULL || ws_init(ws) == -1) {
-        free(ws);
+    if (ws_fixture_setup(state) == -1)
         return -1;
-    }
-    *state = ws;
+    ws = *state;
     snprintf(path, sizeof(path), "%s/a.txt", ws->root);
     return ws_write_text(path, "a\n");
-}
-
-static int
-teardown(void **state)
-{
-    ws_cleanup(*state);
-    free(*state);
-    return 0;
 }
 
 static void
@@ -107,7 +97,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_limits_nofile_caps_connections,
-                                        setup, teardown),
+                                        setup, ws_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

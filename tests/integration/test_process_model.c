@@ -19,28 +19,6 @@
 #define FILE_SEED  42
 #define INDEX_TEXT "<html><body>process model</body></html>\n"
 
-static int
-setup(void **state)
-{
-    struct ws_server *ws = calloc(1, sizeof(*ws));
-
-    if (ws == NULL || ws_init(ws) == -1) {
-        free(ws);
-        return -1;
-    }
-    *state = ws;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    int rc = ws_cleanup(*state);
-
-    free(*state);
-    return rc;
-}
-
 /* Document root + `webserver -c CONF 127.0.0.1 0 3`; returns the workers. */
 static void
 start_three(struct ws_server *ws, pid_t *kids)
@@ -288,14 +266,14 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_process_model_three_workers,
-                                        setup, teardown),
+                                        ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_process_model_serves_file_bytes,
-                                        setup, teardown),
+                                        ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(
             test_process_model_balances_keepalive_connections,
-            setup, teardown),
+            ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            test_process_model_respawns_killed_worker, setup, teardown),
+            test_process_model_respawns_killed_worker, ws_fixture_setup, ws_fixture_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,28 +21,6 @@
 #define SMALL_RCVBUF 16384
 #define QUIT_AFTER  (2u << 20)      /* SIGQUIT once 2 MiB arrived */
 
-static int
-setup(void **state)
-{
-    struct ws_server *ws = calloc(1, sizeof(*ws));
-
-    if (ws == NULL || ws_init(ws) == -1) {
-        free(ws);
-        return -1;
-    }
-    *state = ws;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    int rc = ws_cleanup(*state);
-
-    free(*state);
-    return rc;
-}
-
 struct quit_at {
     struct ws_server *ws;
     bool     sent;
@@ -285,17 +263,17 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_signals_quit_completes_slow_download, setup, teardown),
+            test_signals_quit_completes_slow_download, ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            test_signals_term_stops_everything_fast, setup, teardown),
+            test_signals_term_stops_everything_fast, ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            test_signals_term_kills_hung_worker, setup, teardown),
+            test_signals_term_kills_hung_worker, ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            test_signals_usr1_reopens_error_log, setup, teardown),
+            test_signals_usr1_reopens_error_log, ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_signals_check_broken_config,
-                                        setup, teardown),
+                                        ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_signals_check_shipped_config,
-                                        setup, teardown),
+                                        ws_fixture_setup, ws_fixture_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

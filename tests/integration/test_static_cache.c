@@ -16,27 +16,6 @@
 
 #include "harness.h"
 
-static int
-setup(void **state)
-{
-    struct ws_server *ws = calloc(1, sizeof(*ws));
-
-    if (ws == NULL || ws_init(ws) == -1) {
-        free(ws);
-        return -1;
-    }
-    *state = ws;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    ws_cleanup(*state);
-    free(*state);
-    return 0;
-}
-
 static void
 expect_body(struct http_conn *c, const char *path, int status, const char *body)
 {
@@ -118,9 +97,9 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_static_cache_changes_are_seen_at_once,
-                                        setup, teardown),
+                                        ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_static_cache_directory_index,
-                                        setup, teardown),
+                                        ws_fixture_setup, ws_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

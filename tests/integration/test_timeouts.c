@@ -25,28 +25,18 @@
 static int
 setup(void **state)
 {
-    struct ws_server *ws = calloc(1, sizeof(*ws));
+    struct ws_server *ws;
     char path[WS_PATH_MAX + 32];
 
-    if (ws == NULL || ws_init(ws) == -1) {
-        free(ws);
+    if (ws_fixture_setup(state) == -1)
         return -1;
-    }
-    *state = ws;
+    ws = *state;
     snprintf(path, sizeof(path), "%s/a.txt", ws->root);
     if (ws_write_text(path, A_TEXT) == -1) {
         return -1;
     }
     snprintf(path, sizeof(path), "%s/big.bin", ws->root);
     return ws_write_sparse_file(path, BIG_SIZE);
-}
-
-static int
-teardown(void **state)
-{
-    ws_cleanup(*state);
-    free(*state);
-    return 0;
 }
 
 static void
@@ -407,7 +397,7 @@ test_http_send_timeout_spares_steady_reader(void **state)
 int
 main(int argc, char **argv)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, ws_fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_http_header_timeout_partial_head),
         T(test_http_header_timeout_silent_client),
