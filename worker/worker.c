@@ -285,6 +285,17 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     log_msg(LOG_INFO, "ready");
     event_base_dispatch(wctx.base);
 
+    /* We are leaving: a stop signal now (say, the master's SIGTERM after a
+     * terminal's SIGINT to the whole group) must not kill us half-way
+     * through the cleanup, once libevent has put back the default
+     * handlers. Blocked, it stays pending and dies with the process. */
+    {
+        sigset_t stop;
+        sigemptyset(&stop);
+        for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+            sigaddset(&stop, sigs[i]);
+        sigprocmask(SIG_BLOCK, &stop, NULL);
+    }
     worker_send_load();
     redis_client_deinit();
     crypt_pool_deinit();

@@ -258,6 +258,36 @@ test_signals_check_shipped_config(void **state)
     ws->passed = true;
 }
 
+/* Ctrl-C in a terminal signals the whole process group at once: the
+ * master's SIGTERM to its workers then lands while they are already
+ * cleaning up. They must still exit with code 0, not die of the signal.
+ * Several rounds, since the overlap is a matter of timing. */
+static void
+test_signals_group_interrupt_exits_cleanly(void **state)
+{
+    struct ws_server *ws = *state;
+    pid_t kids[WS_MAX_PROCS];
+    struct http_resp r;
+    int n, status;
+
+    for (int round = 0; round < 3; round++) {
+        ws->passed = false;
+        assert_int_equal(ws_start_conf(ws, "processes = 2\n"), 0);
+        n = ws_wait_children(ws->pid, 2, 5000, kids);
+        assert_int_equal(n, 2);
+        assert_int_equal(http_get(ws->port, "/", &r), HTTP_OK);
+        http_resp_free(&r);
+        for (int i = 0; i < n; i++)
+            kill(kids[i], SIGINT);
+        assert_int_equal(ws_signal(ws, SIGINT), 0);
+        assert_int_equal(ws_wait_exit(ws, 5000, &status), 0);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_false(ws_file_contains(ws->error_log, "killed by signal"));
+        ws->passed = true;
+    }
+}
+
 int
 main(void)
 {
@@ -270,6 +300,9 @@ main(void)
             test_signals_term_kills_hung_worker, ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(
             test_signals_usr1_reopens_error_log, ws_fixture_setup, ws_fixture_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_signals_group_interrupt_exits_cleanly, ws_fixture_setup,
+            ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_signals_check_broken_config,
                                         ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_signals_check_shipped_config,
