@@ -160,15 +160,10 @@ worker_chan_cb(evutil_socket_t fd, short what, void *arg)
         }
         switch (msg.type) {
         case CHAN_NEW_CONN:
-            for (int i = 0; i < nfds; i++) {
-                if (wctx.draining) {
-                    /* the master sent it before it told us to quit */
-                    close(fds[i]);
-                    worker_ctx_conn_closed();
-                    continue;
-                }
+            /* even while draining: the client is owed an answer (it gets
+             * "Connection: close"); shutdown_timeout bounds the wait */
+            for (int i = 0; i < nfds; i++)
                 conn_open(fds[i]);
-            }
             break;
         case CHAN_QUIT:
             worker_drain("asked by the master");
