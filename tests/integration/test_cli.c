@@ -1,6 +1,9 @@
 /* test_cli.c - the command line: -h, -V, bad arguments, -s against a
  * running master found through pid_file, and -d.
  * SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -8,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -300,6 +304,64 @@ test_cli_daemonize(void **state)
     ws->passed = true;
 }
 
+/* An IPv6 literal as ADDRESS: the server listens on [::1] only. The
+ * harness probes 127.0.0.1, so this test starts and talks to it itself. */
+static void
+test_cli_ipv6_listen(void **state)
+{
+    struct ws_server *ws = *state;
+    struct sockaddr_in6 sa;
+    char buf[256];
+    const char req[] = "GET /index.html HTTP/1.1\r\nHost: x\r\n"
+                       "Connection: close\r\n\r\n";
+    long port = -1;
+    ssize_t n;
+    pid_t pid;
+    int fd, status;
+
+    assert_int_equal(ws_write_config(ws, "processes = 1\n"), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int out = open(ws->stderr_log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(out, 1);
+        dup2(out, 2);
+        execl(ws_bin(), ws_bin(), "-c", ws->conf, "::1", "0", "1", (char *) NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500 && (port = ws_read_number(ws->port_file)) <= 0; i++)
+        ws_sleep_ms(20);
+    if (port <= 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail_msg("no port file from a server on ::1");
+    }
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons((uint16_t) port);
+    sa.sin6_addr = in6addr_loopback;
+    fd = socket(AF_INET6, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t) sizeof(req) - 1);
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    assert_true(n > 12);
+    buf[n] = '\0';
+    assert_memory_equal(buf, "HTTP/1.1 200", 12);
+    /* IPv6 only: nothing answers on 127.0.0.1 at that port */
+    {
+        struct http_conn c;
+        assert_int_equal(http_conn_open(&c, (int) port), -1);
+    }
+    kill(pid, SIGTERM);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    ws->passed = true;
+}
+
 int
 main(void)
 {
@@ -315,6 +377,7 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_cli_signal_without_server_exits_1, setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cli_daemonize, setup, ws_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_ipv6_listen, setup, ws_fixture_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
