@@ -83,15 +83,10 @@ net_listen(const char *address, int port, int backlog, int *bound_port)
         close(fd);
         return RC_ERR;
     }
-    if (bound_port != NULL) {
-        len = sizeof(ss);
-        if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0) {
-            log_errno(LOG_CRIT, errno, "getsockname() failed");
-            close(fd);
-            return RC_ERR;
-        }
-        *bound_port = ntohs(ss.ss_family == AF_INET ? sin->sin_port
-                                                    : sin6->sin6_port);
+    if (bound_port != NULL && (*bound_port = net_local_port(fd)) < 0) {
+        log_errno(LOG_CRIT, errno, "getsockname() failed");
+        close(fd);
+        return RC_ERR;
     }
     return fd;
 }
@@ -177,4 +172,19 @@ net_raise_nofile(void)
             getrlimit(RLIMIT_NOFILE, &rl);
     }
     return rl.rlim_cur == RLIM_INFINITY ? -1 : (long) rl.rlim_cur;
+}
+
+int
+net_local_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
+        return RC_ERR;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *) &ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *) &ss)->sin6_port);
+    return RC_ERR;
 }

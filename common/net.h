@@ -30,6 +30,9 @@ int net_fd_capacity(int max_conns);
  * Returns the soft limit now in force. */
 long net_raise_nofile(void);
 
+/* The local port FD is bound to, or RC_ERR. */
+int net_local_port(int fd);
+
 /* Format the peer address of FD ("127.0.0.1", "::1") into BUF; "-" on error. */
 void net_peer_name(int fd, char *buf, unsigned len);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -284,13 +285,18 @@ master_spawn_generation(void)
     return started > 0 ? RC_OK : RC_ERR;
 }
 
+/* Send W a message of TYPE over its channel; when the channel cannot take
+ * it (full, or gone), send SIG instead, which a worker treats the same
+ * (SIGQUIT for CHAN_QUIT, SIGUSR1 for CHAN_REOPEN). */
 static void
-master_tell(struct worker_slot *w, uint32_t type)
+master_tell(struct worker_slot *w, uint32_t type, int sig)
 {
     struct chan_msg msg = { type, 0 };
 
-    if (w->chan_fd >= 0 && chan_send(w->chan_fd, &msg, NULL, 0) != RC_OK)
-        log_msg(LOG_INFO, "cannot send message %u to worker %d", type, w->id);
+    if (w->chan_fd >= 0 && chan_send(w->chan_fd, &msg, NULL, 0) == RC_OK)
+        return;
+    if (w->pid > 0 && kill(w->pid, sig) < 0)
+        log_errno(LOG_WARN, errno, "kill(%d, %d) failed", (int) w->pid, sig);
 }
 
 /* Ask every worker of generations older than GEN to drain and exit. */
@@ -309,7 +315,7 @@ master_drain_older(unsigned gen)
         }
         w->draining = true;
         w->kill_at = now + (uint64_t) M.cfg.shutdown_timeout + MASTER_DRAIN_GRACE_MS;
-        master_tell(w, CHAN_QUIT);
+        master_tell(w, CHAN_QUIT, SIGQUIT);
         log_msg(LOG_NOTICE, "worker %d (pid %d) draining", w->id, (int) w->pid);
     }
     master_arm_tick();
@@ -450,9 +456,17 @@ master_reload(void)
         return;
     }
 
+    /* port 0 takes any port, so the one bound now will do */
     rebind = strcmp(cfg.listen_address, M.cfg.listen_address) != 0
-             || (cfg.port != M.cfg.port)
-             || cfg.backlog != M.cfg.backlog;
+             || (cfg.port != 0
+                 && cfg.port != net_local_port(dispatch_listen_fd()));
+    if (!rebind && cfg.backlog != M.cfg.backlog
+        && listen(dispatch_listen_fd(), cfg.backlog) < 0) {
+        /* the same socket takes a new backlog; no second bind needed */
+        log_errno(LOG_ERR, errno, "listen() with backlog %d failed; keeping "
+                  "the running configuration", cfg.backlog);
+        return;
+    }
     if (rebind) {
         lfd = master_listen(&cfg);
         if (lfd < 0) {
@@ -513,7 +527,7 @@ master_stop(bool fast)
         if (fast)
             kill(w->pid, SIGTERM);
         else if (!w->draining)
-            master_tell(w, CHAN_QUIT);
+            master_tell(w, CHAN_QUIT, SIGQUIT);
         w->draining = true;
         if (w->kill_at == 0 || w->kill_at > M.kill_at)
             w->kill_at = M.kill_at;
@@ -542,7 +556,7 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
         log_reopen();
         for (size_t i = 0; i < proc_count; i++) {
             if (proc_table[i].in_use && proc_table[i].pid != 0)
-                master_tell(&proc_table[i], CHAN_REOPEN);
+                master_tell(&proc_table[i], CHAN_REOPEN, SIGUSR1);
         }
         break;
     case SIGCHLD:

@@ -455,6 +455,32 @@ test_reload_rebinds_changed_port(void **state)
     ws->passed = true;
 }
 
+/* A reload that changes only the backlog keeps the listen socket (binding
+ * the same address and port a second time would fail) and goes ahead. */
+static void
+test_reload_backlog_only(void **state)
+{
+    struct ws_server *ws = *state;
+    pid_t before[WS_MAX_PROCS], after[WS_MAX_PROCS];
+    struct http_resp r;
+    char conf[128];
+
+    assert_int_equal(ws_start_conf(ws, "processes = 1\nbacklog = 128\n"), 0);
+    assert_int_equal(ws_wait_children(ws->pid, 1, 5000, before), 1);
+    /* keep the bound port, or port = 0 would ask for a new one */
+    snprintf(conf, sizeof(conf), "processes = 1\nbacklog = 256\nport = %d\n",
+             ws->port);
+    assert_int_equal(ws_write_config(ws, conf), 0);
+    assert_int_equal(ws_signal(ws, SIGHUP), 0);
+    assert_true(ws_wait_file_contains(ws->error_log, "reload done", 10000));
+    assert_int_equal(ws_wait_children(ws->pid, 1, 10000, after), 1);
+    assert_true(after[0] != before[0]);
+    assert_int_equal(http_get(ws->port, "/page.bin", &r), HTTP_OK);
+    assert_int_equal(r.status, 200);
+    http_resp_free(&r);
+    ws->passed = true;
+}
+
 /* A reload to an address that cannot be bound keeps everything running. */
 static void
 test_reload_bind_failure_keeps_running(void **state)
@@ -496,6 +522,8 @@ main(void)
             test_reload_rebinds_changed_port, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_reload_bind_failure_keeps_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_backlog_only, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
