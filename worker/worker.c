@@ -43,17 +43,26 @@ static struct event *worker_drain_ev;
 
 static void worker_send_load(void);
 
+/* A report is due within WORKER_LOAD_DELAY_MS. */
+static void
+worker_load_arm(void)
+{
+    struct timeval tv = { 0, WORKER_LOAD_DELAY_MS * 1000 };
+
+    if (!wctx.load_armed) {
+        evtimer_add(wctx.load_ev, &tv);
+        wctx.load_armed = true;
+    }
+}
+
 void
 worker_ctx_conn_closed(void)
 {
     wctx.finished++;
-    if (wctx.finished >= WORKER_LOAD_BATCH) {
+    if (wctx.finished >= WORKER_LOAD_BATCH)
         worker_send_load();
-    } else if (!wctx.load_armed) {
-        struct timeval tv = { 0, WORKER_LOAD_DELAY_MS * 1000 };
-        evtimer_add(wctx.load_ev, &tv);
-        wctx.load_armed = true;
-    }
+    else
+        worker_load_arm();
     if (wctx.draining && wctx.active == 0)
         event_base_loopbreak(wctx.base);
 }
@@ -78,11 +87,8 @@ worker_load_cb(evutil_socket_t fd, short what, void *arg)
     UNUSED(arg);
     wctx.load_armed = false;
     worker_send_load();
-    if (wctx.finished > 0 && !wctx.load_armed) {
-        struct timeval tv = { 0, WORKER_LOAD_DELAY_MS * 1000 };
-        evtimer_add(wctx.load_ev, &tv);
-        wctx.load_armed = true;
-    }
+    if (wctx.finished > 0)
+        worker_load_arm();      /* the channel was full: try again soon */
 }
 
 static void
