@@ -3,10 +3,14 @@
 #ifndef COMMON_NET_H
 #define COMMON_NET_H
 
+/* Seconds the kernel holds a new connection that has sent nothing yet
+ * before accept() sees it (TCP_DEFER_ACCEPT). */
+#define NET_DEFER_ACCEPT_S 1
+
 /* Bind and listen on ADDRESS (IPv4 or IPv6 literal) and PORT (0: ephemeral)
- * with SO_REUSEADDR, non-blocking and close-on-exec. Stores the bound port in
- * *bound_port if not NULL. Returns the fd (owned by the caller) or RC_ERR
- * (logged at CRIT). */
+ * with SO_REUSEADDR and TCP_DEFER_ACCEPT, non-blocking and close-on-exec.
+ * Stores the bound port in *bound_port if not NULL. Returns the fd (owned
+ * by the caller) or RC_ERR (logged at CRIT). */
 int net_listen(const char *address, int port, int backlog, int *bound_port);
 
 int net_set_nonblock(int fd);
