@@ -589,8 +589,11 @@ conn_drive(struct conn *c)
             rc = conn_read(c);
             if (rc == RC_OK)
                 break;
-            if (rc == RC_AGAIN)
+            if (rc == RC_AGAIN) {
+                if (buf_len(&c->rbuf) == 0)
+                    buf_release(wctx.pool, &c->rbuf);   /* nothing came yet */
                 return;
+            }
             if (buf_len(&c->rbuf) > 0)
                 log_msg(LOG_INFO, "fd %d: client closed the connection in the "
                         "middle of a request head", c->fd);

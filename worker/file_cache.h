@@ -15,7 +15,10 @@
 #include <time.h>
 
 #define FILE_CACHE_SLOTS     1024
-#define FILE_CACHE_FILE_MAX  (16 * 1024)          /* larger: sendfile */
+/* Larger files go out with sendfile. A cached body is copied behind the
+ * response head into one buffer; this bound keeps head and body within the
+ * pool's 16 KiB class. */
+#define FILE_CACHE_FILE_MAX  (15 * 1024)
 #define FILE_CACHE_BYTES_MAX (8 * 1024 * 1024)    /* content per worker */
 #define FILE_CACHE_ETAG_MAX  48
 
