@@ -4,7 +4,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -15,30 +14,6 @@
 
 #include "defs.h"
 #include "log.h"
-
-int
-net_set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-        log_errno(LOG_ERR, errno, "fcntl(O_NONBLOCK) failed on fd %d", fd);
-        return RC_ERR;
-    }
-    return RC_OK;
-}
-
-int
-net_set_cloexec(int fd)
-{
-    int fl = fcntl(fd, F_GETFD);
-
-    if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
-        log_errno(LOG_ERR, errno, "fcntl(FD_CLOEXEC) failed on fd %d", fd);
-        return RC_ERR;
-    }
-    return RC_OK;
-}
 
 int
 net_listen(const char *address, int port, int backlog, int *bound_port)

@@ -13,9 +13,6 @@
  * by the caller) or RC_ERR (logged at CRIT). */
 int net_listen(const char *address, int port, int backlog, int *bound_port);
 
-int net_set_nonblock(int fd);
-int net_set_cloexec(int fd);
-
 /* accept4() with SOCK_NONBLOCK | SOCK_CLOEXEC. Returns the new fd (owned by
  * the caller), RC_AGAIN when nothing is pending or the error concerns only
  * that one client (ECONNABORTED, EPROTO, ...), or RC_ERR with errno set for

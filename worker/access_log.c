@@ -106,8 +106,9 @@ access_log_quote(char *out, size_t cap, const char *s, size_t len)
 void
 access_log_request(const struct conn *c)
 {
-    char line[ACCESS_LOG_LINE], peer[64], when[64];
-    struct tm tm;
+    static char when[64];
+    static time_t when_at = -1;
+    char line[ACCESS_LOG_LINE], peer[64];
     time_t now;
     size_t n;
     int r;
@@ -116,8 +117,12 @@ access_log_request(const struct conn *c)
         return;
     net_peer_name(c->fd, peer, sizeof(peer));
     now = time(NULL);
-    localtime_r(&now, &tm);
-    strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
+    if (now != when_at) {           /* formatted once a second */
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
+        when_at = now;
+    }
 
     r = snprintf(line, sizeof(line), "%s - - [%s] \"", peer, when);
     n = (size_t) r;

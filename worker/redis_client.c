@@ -420,13 +420,6 @@ redis_client_command(redis_client_cb cb, void *arg, int argc,
     return RC_OK;
 }
 
-void
-redis_client_get_stats(struct redis_client_stats *st)
-{
-    *st = R.st;
-    st->state = R.state;
-}
-
 bool
 redis_client_down(void)
 {

@@ -41,6 +41,7 @@ struct redis_client_reply {
     size_t      len;
 };
 
+/* Counters, logged at NOTICE with every state change. */
 struct redis_client_stats {
     uint64_t sent;              /* commands handed to Redis */
     uint64_t failed;            /* commands answered with NULL */
@@ -68,8 +69,6 @@ void redis_client_deinit(void);
  * be called; answer 503 at once). */
 int redis_client_command(redis_client_cb cb, void *arg, int argc,
                          const char **argv, const size_t *argvlen);
-
-void redis_client_get_stats(struct redis_client_stats *st);
 
 /* True while Redis is known to be down (a reconnect is scheduled): callers
  * answer 503 before doing expensive work. */
