@@ -539,7 +539,16 @@ ws_write_config(struct ws_server *ws, const char *text)
 int
 ws_start(struct ws_server *ws, const char *const *args)
 {
+    return ws_start_wrapped(ws, NULL, args, WS_READY_MS);
+}
+
+int
+ws_start_wrapped(struct ws_server *ws, const char *const *prefix,
+                 const char *const *args, int ready_ms)
+{
     const char *def[] = { "-c", ws->conf, NULL };
+    const char *all[64];
+    size_t n = 0;
     char **argv;
     int fd;
 
@@ -547,7 +556,18 @@ ws_start(struct ws_server *ws, const char *const *args)
         ws_say("webserver binary %s: %s", ws_bin(), strerror(errno));
         return -1;
     }
-    argv = make_argv(ws_bin(), args ? args : def);
+    for (size_t i = 0; prefix != NULL && prefix[i] != NULL && n < 32; i++) {
+        all[n++] = prefix[i];
+    }
+    all[n++] = ws_bin();
+    if (args == NULL) {
+        args = def;
+    }
+    for (size_t i = 0; args[i] != NULL && n < 63; i++) {
+        all[n++] = args[i];
+    }
+    all[n] = NULL;
+    argv = make_argv(all[0], all + 1);
     if (argv == NULL) {
         return -1;
     }
@@ -571,7 +591,7 @@ ws_start(struct ws_server *ws, const char *const *args)
     ws->running = true;
     ws->status = 0;
     ws->port = 0;
-    if (ws_wait_ready(ws, WS_READY_MS) == -1) {
+    if (ws_wait_ready(ws, ready_ms) == -1) {
         if (ws->running) {
             ws_stop(ws);
         }

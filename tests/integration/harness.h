@@ -105,6 +105,11 @@ int ws_write_config(struct ws_server *ws, const char *text);
  * test leaves nothing behind. Returns 0, or -1 (and reaps the master). */
 int ws_start(struct ws_server *ws, const char *const *args);
 
+/* ws_start() with the command PREFIX (NULL-terminated, e.g. valgrind and
+ * its options) before the binary, waiting at most READY_MS for it. */
+int ws_start_wrapped(struct ws_server *ws, const char *const *prefix,
+                     const char *const *args, int ready_ms);
+
 /* ws_write_config(TEXT) + ws_start(NULL). */
 int ws_start_conf(struct ws_server *ws, const char *text);
 

@@ -208,15 +208,13 @@ redis_start_port(struct redis_server *r, const char *dir, int port,
     return 0;
 }
 
-/* Start the server under valgrind; like ws_start() but with room for
- * valgrind's slow start. Logs go to DIR/vg.<pid>.log, one per process. */
+/* Start the server under valgrind, with room for valgrind's slow start.
+ * Logs go to DIR/vg.<pid>.log, one per process. */
 static int
 vg_start(struct ws_server *ws)
 {
     const char *vg = getenv("VALGRIND");
     char logopt[WS_PATH_MAX + 32];
-    char *argv[16];
-    int n = 0;
 
     if (vg == NULL || *vg == '\0')
         vg = "/usr/bin/valgrind";
@@ -226,31 +224,12 @@ vg_start(struct ws_server *ws)
         return -1;
     }
     snprintf(logopt, sizeof(logopt), "--log-file=%s/vg.%%p.log", ws->dir);
-    argv[n++] = (char *) vg;
-    argv[n++] = "--leak-check=full";
-    argv[n++] = "--errors-for-leak-kinds=definite";
-    argv[n++] = "--error-exitcode=99";
-    argv[n++] = logopt;
-    argv[n++] = (char *) ws_bin();
-    argv[n++] = "-c";
-    argv[n++] = ws->conf;
-    argv[n] = NULL;
-    unlink(ws->port_file);
-    ws->pid = spawn_logged(argv, ws->stderr_log);
-    if (ws->pid == -1) {
-        ws->pid = 0;
-        return -1;
+    {
+        const char *prefix[] = { vg, "--leak-check=full",
+                                 "--errors-for-leak-kinds=definite",
+                                 "--error-exitcode=99", logopt, NULL };
+        return ws_start_wrapped(ws, prefix, NULL, VG_READY_MS);
     }
-    ws->is_child = true;
-    ws->running = true;
-    ws->status = 0;
-    ws->port = 0;
-    if (ws_wait_ready(ws, VG_READY_MS) == -1) {
-        if (ws->running)
-            ws_stop(ws);
-        return -1;
-    }
-    return 0;
 }
 
 /* The server's config: this fixture's Redis, two workers, short Redis
