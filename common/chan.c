@@ -55,6 +55,13 @@ chan_send(int chan_fd, const struct chan_msg *msg, const int *fds, int nfds)
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return RC_AGAIN;
+        if (errno == ENOBUFS || errno == ENOMEM || errno == ETOOMANYREFS) {
+            /* short of kernel memory, or of room for descriptors in
+             * flight: passes, like a full channel */
+            log_errno(LOG_WARN, errno, "sendmsg() on channel %d; trying "
+                      "again later", chan_fd);
+            return RC_AGAIN;
+        }
         if (errno == EPIPE || errno == ECONNRESET)
             log_errno(LOG_INFO, errno, "sendmsg() on channel %d", chan_fd);
         else

@@ -17,6 +17,7 @@ enum chan_type {
     CHAN_QUIT,          /* master -> worker: drain and exit */
     CHAN_TERMINATE,     /* master -> worker: exit now */
     CHAN_REOPEN,        /* master -> worker: reopen log files */
+    CHAN_READY,         /* worker -> master: set up, the loop is running */
     CHAN_TYPE_MAX
 };
 
@@ -31,7 +32,9 @@ int chan_open(int fds[2]);
 
 /* Send MSG with NFDS (0..CHAN_MAX_FDS) descriptors. The descriptors stay
  * owned by the caller either way (close them after RC_OK). Returns RC_OK,
- * RC_AGAIN when the channel is full, RC_ERR otherwise (logged at ERR unless
+ * RC_AGAIN when the channel is full or the kernel is short of memory or of
+ * room for descriptors in flight (ENOBUFS, ENOMEM, ETOOMANYREFS: it
+ * passes), RC_ERR when the channel is broken (logged at ERR unless
  * the peer is gone: EPIPE/ECONNRESET are logged at INFO). */
 int chan_send(int chan_fd, const struct chan_msg *msg, const int *fds, int nfds);
 

@@ -48,6 +48,7 @@ static const struct config_key config_keys[] = {
     KEY(max_request_body,       CT_SIZE,     max_request_body, 0, GIB),
     KEY(max_keepalive_requests, CT_INT,      max_keepalive_requests, 1, INT_MAX),
     KEY(shutdown_timeout,       CT_DURATION, shutdown_timeout, 0, DAY_MS),
+    KEY(body_timeout,           CT_DURATION, body_timeout, 1, DAY_MS),
     KEY(redis_host,             CT_STR,      redis_host, 0, 0),
     KEY(redis_port,             CT_INT,      redis_port, 1, 65535),
     KEY(redis_password,         CT_STR,      redis_password, 0, 0),
@@ -56,12 +57,16 @@ static const struct config_key config_keys[] = {
     KEY(redis_reconnect_min,    CT_DURATION, redis_reconnect_min, 1, DAY_MS),
     KEY(redis_reconnect_max,    CT_DURATION, redis_reconnect_max, 1, DAY_MS),
     KEY(session_ttl,            CT_DURATION, session_ttl, 1000, 365 * DAY_MS),
+    KEY(hash_queue_max,         CT_INT,      hash_queue_max, 1, 1000000),
     KEY(error_log,              CT_STR,      error_log, 0, 0),
     KEY(log_level,              CT_LEVEL,    log_level, 0, 0),
     KEY(access_log,             CT_STR,      access_log, 0, 0),
     KEY(pid_file,               CT_STR,      pid_file, 0, 0),
     KEY(daemon,                 CT_BOOL,     daemon, 0, 0),
 };
+
+_Static_assert(ARRAY_SIZE(config_keys) <= CONFIG_KEYS_MAX,
+               "CONFIG_KEYS_MAX is too small for the key table");
 
 void
 config_defaults(struct config *cfg)
@@ -81,6 +86,7 @@ config_defaults(struct config *cfg)
     cfg->max_request_body = 1024 * 1024;
     cfg->max_keepalive_requests = 10000;
     cfg->shutdown_timeout = 30 * 1000;
+    cfg->body_timeout = 15 * 1000;
     strcpy(cfg->redis_host, "127.0.0.1");
     cfg->redis_port = 6379;
     cfg->redis_db = 0;
@@ -88,6 +94,7 @@ config_defaults(struct config *cfg)
     cfg->redis_reconnect_min = 1000;
     cfg->redis_reconnect_max = 32 * 1000;
     cfg->session_ttl = 30 * 60 * 1000;
+    cfg->hash_queue_max = 64;
     strcpy(cfg->error_log, "stderr");
     cfg->log_level = LOG_NOTICE;
     strcpy(cfg->access_log, "off");
@@ -181,6 +188,16 @@ config_parse_bool(const char *s, bool *out)
     return RC_ERR;
 }
 
+static int
+config_key_index(const char *key)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+        if (strcmp(config_keys[i].name, key) == 0)
+            return (int) i;
+    }
+    return -1;
+}
+
 int
 config_set(struct config *cfg, const char *key, const char *value,
            char *err, size_t errlen)
@@ -192,17 +209,15 @@ config_set(struct config *cfg, const char *key, const char *value,
     uint64_t v;
     const char *unit;
 
-    for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
-        if (strcmp(config_keys[i].name, key) == 0) {
-            k = &config_keys[i];
-            break;
-        }
-    }
-    if (k == NULL) {
+    int i = config_key_index(key);
+
+    if (i < 0) {
         snprintf(err, errlen, "unknown key \"%s\"", key);
         return RC_ERR;
     }
+    k = &config_keys[i];
     field = (char *) cfg + k->offset;
+    cfg->key_line[i] = 0;       /* config_load() sets it after us */
 
     switch (k->type) {
     case CT_STR:
@@ -312,9 +327,11 @@ config_trim(char *s)
 }
 
 /* Parse one line in place. Returns RC_OK (setting applied or nothing on the
- * line) or RC_ERR with a message in ERR. */
+ * line) or RC_ERR with a message in ERR. *KEY_OUT: index of the key set,
+ * or -1. */
 static int
-config_line(struct config *cfg, char *line, char *err, size_t errlen)
+config_line(struct config *cfg, char *line, int *key_out, char *err,
+            size_t errlen)
 {
     char *key, *value, *eq, *p;
     bool quoted = false;
@@ -362,6 +379,7 @@ config_line(struct config *cfg, char *line, char *err, size_t errlen)
         snprintf(err, errlen, "missing value for \"%s\"", key);
         return RC_ERR;
     }
+    *key_out = config_key_index(key);
     return config_set(cfg, key, value, err, errlen);
 }
 
@@ -377,6 +395,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
         return RC_ERR;
     }
+    if (strlen(path) < sizeof(cfg->file))
+        strcpy(cfg->file, path);
     while (fgets(line, sizeof(line), f) != NULL) {
         lineno++;
         if (strchr(line, '\n') == NULL && !feof(f)) {
@@ -384,11 +404,14 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
             fclose(f);
             return RC_ERR;
         }
-        if (config_line(cfg, line, msg, sizeof(msg)) != RC_OK) {
+        int key = -1;
+        if (config_line(cfg, line, &key, msg, sizeof(msg)) != RC_OK) {
             snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
             fclose(f);
             return RC_ERR;
         }
+        if (key >= 0)
+            cfg->key_line[key] = lineno;
     }
     if (ferror(f)) {
         snprintf(err, errlen, "%s:%u: read error", path, lineno);
@@ -397,6 +420,19 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
     }
     fclose(f);
     return RC_OK;
+}
+
+const char *
+config_where(const struct config *cfg, const char *key, char *out,
+             size_t outlen)
+{
+    int i = config_key_index(key);
+
+    if (i >= 0 && cfg->key_line[i] > 0 && cfg->file[0] != '\0')
+        snprintf(out, outlen, "%s:%u", cfg->file, (unsigned) cfg->key_line[i]);
+    else
+        snprintf(out, outlen, "%s", key);
+    return out;
 }
 
 int

@@ -14,6 +14,8 @@
 
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_ERR_MAX  (CONFIG_PATH_MAX + 256)
+/* room for the line numbers of this many keys (see key_line) */
+#define CONFIG_KEYS_MAX 64
 
 struct config {
     char     listen_address[64];
@@ -30,6 +32,7 @@ struct config {
     int64_t  header_timeout;
     int64_t  send_timeout;
     int64_t  shutdown_timeout;
+    int64_t  body_timeout;              /* whole request body */
 
     size_t   max_request_header;
     size_t   max_request_body;
@@ -43,12 +46,20 @@ struct config {
     int64_t  redis_reconnect_min;           /* ms */
     int64_t  redis_reconnect_max;           /* ms */
     int64_t  session_ttl;                   /* ms */
+    int      hash_queue_max;                /* password hashes waiting, per worker */
 
     char     error_log[CONFIG_PATH_MAX];    /* path or "stderr" */
     int      log_level;                     /* enum log_level */
     char     access_log[CONFIG_PATH_MAX];   /* path or "off" */
     char     pid_file[CONFIG_PATH_MAX];     /* "" = none */
     bool     daemon;
+
+    /* where each setting came from, for messages about values that parse
+     * but do not work (a log file that cannot be opened): the file given
+     * to config_load() and, per key, the line that set it last (0: not
+     * set by the file). Read through config_where(). */
+    char     file[CONFIG_PATH_MAX];
+    uint32_t key_line[CONFIG_KEYS_MAX];
 };
 
 /* Fill CFG with the built-in defaults (the table in README.md). */
@@ -67,6 +78,11 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 /* Cross-field checks after everything is applied (reconnect_min <= max,
  * ...). Returns RC_OK or RC_ERR with a message in ERR. */
 int config_check(const struct config *cfg, char *err, size_t errlen);
+
+/* "FILE:LINE" where KEY was set in the file, or "KEY" when it was not (a
+ * default or a command-line override), into OUT. Returns OUT. */
+const char *config_where(const struct config *cfg, const char *key,
+                         char *out, size_t outlen);
 
 /* "15s" -> 15000. Returns RC_OK or RC_ERR. */
 int config_parse_duration(const char *s, int64_t *ms);

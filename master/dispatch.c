@@ -38,6 +38,7 @@ static struct {
     size_t             cursor;
     uint64_t           last_full_log;
     uint64_t           last_emfile_log;
+    dispatch_broken_cb broken;
     struct dispatch_batch batch[PROC_MAX];
 } D = { .lfd = -1 };
 
@@ -93,10 +94,15 @@ dispatch_flush(size_t i)
     }
     /* the worker did not get them: take them back and try the others */
     w->active -= n;
-    if (rc == RC_AGAIN)
+    if (rc == RC_AGAIN) {
         w->chan_full = true;
-    else
+    } else {
+        /* the channel is broken for good: the master replaces the worker
+         * (or it is already dead, and SIGCHLD will say so) */
         w->alive = false;
+        if (D.broken != NULL)
+            D.broken(w);
+    }
     for (int k = 0; k < n; k++)
         dispatch_place(fds[k]);
 }
@@ -200,6 +206,12 @@ dispatch_stop(void)
     if (D.lfd >= 0)
         close(D.lfd);
     D.lfd = -1;
+}
+
+void
+dispatch_set_broken_cb(dispatch_broken_cb cb)
+{
+    D.broken = cb;
 }
 
 int

@@ -9,7 +9,7 @@
 #include "proc.h"
 
 /* Pure choice over the load table: the index of the live (alive, pid != 0),
- * non-draining slot with a channel not marked full, below its max_conns,
+ * ready, non-draining slot with a channel not marked full, below its max_conns,
  * with the lowest active count. Ties go round-robin: the scan starts at
  * *cursor and the first lowest wins; *cursor then moves past the pick.
  * Returns -1 when no slot can take a connection. O(n), fine below a few
@@ -24,6 +24,13 @@ int dispatch_start(struct event_base *base, int lfd);
 
 /* Stop accepting and close the listen socket. Safe to call twice. */
 void dispatch_stop(void);
+
+/* Called when a worker's channel fails with an error other than "full"
+ * (the slot is already marked not alive; its fds went to other workers). */
+typedef void (*dispatch_broken_cb)(struct worker_slot *w);
+
+/* Set the callback above (the master sets it once, before any accept). */
+void dispatch_set_broken_cb(dispatch_broken_cb cb);
 
 /* The listen socket, or -1 when stopped. */
 int dispatch_listen_fd(void);

@@ -15,7 +15,7 @@ dispatch_pick(const struct worker_slot *w, size_t n, size_t *cursor)
     for (size_t k = 0; k < n; k++) {
         size_t i = (start + k) % n;
         const struct worker_slot *s = &w[i];
-        if (s->pid == 0 || !s->alive || s->draining || s->chan_full
+        if (s->pid == 0 || !s->alive || !s->ready || s->draining || s->chan_full
             || s->active >= s->max_conns)
             continue;
         if (best < 0 || s->active < w[best].active)

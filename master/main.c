@@ -148,6 +148,12 @@ main(int argc, char **argv)
     bool test = false;
     int c, lfd, rc, npos;
 
+    /* The signals the master handles stay blocked until its event loop
+     * watches them (master_run() unblocks them): one that arrives while
+     * the listen socket and port_file already exist but the handlers do
+     * not yet waits instead of killing us with its default action. */
+    master_block_signals();
+
     memset(&o, 0, sizeof(o));
     while ((c = getopt(argc, argv, "c:r:dts:Vh")) != -1) {
         switch (c) {

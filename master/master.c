@@ -35,6 +35,8 @@
 #define MASTER_RESPAWN_MS      1000
 /* Housekeeping tick while respawns, drains or a stop are pending. */
 #define MASTER_TICK_MS         50
+/* A new generation whose workers are not all ready by then is given up. */
+#define MASTER_READY_MS        30000
 
 static const int master_signals[] = {
     SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGCHLD
@@ -52,15 +54,46 @@ static struct {
     struct event             *sig[ARRAY_SIZE(master_signals)];
     struct event             *tick;
     bool                      tick_armed;
-} M;
+    int                       exit_code;
+
+    /* A generation that was started but has not yet said it is ready on
+     * every channel. Until it has, the one before it keeps serving (and is
+     * the only one given connections); a pending worker that exits, or a
+     * deadline, gives the new generation up instead. */
+    unsigned                  pending_gen;  /* 0: none */
+    struct config             pending_cfg;
+    int                       pending_lfd;  /* socket it takes over, or -1 */
+    uint64_t                  pending_deadline;
+    bool                      pending_first;    /* the start, not a reload */
+    bool                      reload_wanted;    /* HUP while one was pending */
+} M = { .pending_lfd = -1 };
 
 /* ---- Configuration ---- */
+
+/* Can a worker open log PATH (KEY) for appending? Creates it if missing, as
+ * the worker would. Returns RC_OK, or RC_ERR with "FILE:LINE: ..." in ERR. */
+static int
+master_check_log(const struct config *cfg, const char *key, const char *path,
+                 char *err, size_t errlen)
+{
+    char where[CONFIG_PATH_MAX + 16];
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s \"%s\" cannot be opened: %s",
+                 config_where(cfg, key, where, sizeof(where)), key, path,
+                 strerror(errno));
+        return RC_ERR;
+    }
+    close(fd);
+    return RC_OK;
+}
 
 int
 master_config_build(const struct master_opts *o, struct config *cfg,
                     char *err, size_t errlen)
 {
-    char msg[CONFIG_ERR_MAX], real[PATH_MAX];
+    char msg[CONFIG_ERR_MAX], real[PATH_MAX], where[CONFIG_PATH_MAX + 16];
     struct stat st;
     static const struct { const char *key; size_t off; const char *what; }
     over[] = {
@@ -92,14 +125,32 @@ master_config_build(const struct master_opts *o, struct config *cfg,
 
     if (realpath(cfg->root, real) == NULL || stat(real, &st) < 0
         || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "root \"%s\" is not a directory", cfg->root);
+        snprintf(err, errlen, "%s: root \"%s\" is not a directory",
+                 config_where(cfg, "root", where, sizeof(where)), cfg->root);
         return RC_ERR;
     }
     if (strlen(real) >= sizeof(cfg->root)) {
-        snprintf(err, errlen, "root \"%s\" is too long", real);
+        snprintf(err, errlen, "%s: root \"%s\" is too long",
+                 config_where(cfg, "root", where, sizeof(where)), real);
         return RC_ERR;
     }
     strcpy(cfg->root, real);
+    if (access(cfg->root, R_OK | X_OK) < 0) {
+        snprintf(err, errlen, "%s: root \"%s\": %s",
+                 config_where(cfg, "root", where, sizeof(where)), cfg->root,
+                 strerror(errno));
+        return RC_ERR;
+    }
+
+    /* What a worker opens at start is tried here, so that -t and a reload
+     * name the file and line, instead of a generation of workers that all
+     * exit with code 2 */
+    if (strcmp(cfg->error_log, "stderr") != 0
+        && master_check_log(cfg, "error_log", cfg->error_log, err, errlen) != RC_OK)
+        return RC_ERR;
+    if (strcmp(cfg->access_log, "off") != 0
+        && master_check_log(cfg, "access_log", cfg->access_log, err, errlen) != RC_OK)
+        return RC_ERR;
 
     if (cfg->processes == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -140,6 +191,7 @@ master_listen(const struct config *cfg)
 /* ---- Workers ---- */
 
 static void master_arm_tick(void);
+static void master_pending_check(void);
 
 static void
 master_close_channel(struct worker_slot *w)
@@ -175,6 +227,10 @@ master_chan_cb(evutil_socket_t fd, short what, void *arg)
             w->active -= msg.arg;
             if (w->active < 0)
                 w->active = 0;
+        } else if (msg.type == CHAN_READY) {
+            w->ready = true;
+            if (M.pending_gen != 0 && w->generation == M.pending_gen)
+                master_pending_check();
         } else {
             log_msg(LOG_WARN, "unexpected message %u from worker %d",
                     msg.type, w->id);
@@ -192,13 +248,19 @@ master_reset_signals_in_child(void)
     sa.sa_handler = SIG_DFL;
     for (size_t i = 0; i < ARRAY_SIZE(master_signals); i++)
         sigaction(master_signals[i], &sa, NULL);
+    /* the worker's own handlers are not there yet: what the master's
+     * signals would do by default (die) waits until worker_main() watches
+     * them and unblocks */
     sigemptyset(&all);
+    for (size_t i = 0; i < ARRAY_SIZE(master_signals); i++)
+        sigaddset(&all, master_signals[i]);
     sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
-/* Fork a worker into slot W (in use, no process). Returns RC_OK or RC_ERR. */
+/* Fork a worker running CFG into slot W (in use, no process). Returns
+ * RC_OK or RC_ERR. */
 static int
-master_spawn(struct worker_slot *w)
+master_spawn(struct worker_slot *w, const struct config *cfg)
 {
     int fds[2], code;
     sigset_t all, old;
@@ -232,7 +294,7 @@ master_spawn(struct worker_slot *w)
         log_set_tag(tag);
         /* the master's event_base is left alone: freeing it here would
          * touch the epoll instance the master still uses */
-        code = worker_main(&M.cfg, fds[1], w->id);
+        code = worker_main(cfg, fds[1], w->id);
         _exit(code);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -241,15 +303,16 @@ master_spawn(struct worker_slot *w)
     w->pid = pid;
     w->chan_fd = fds[0];
     w->alive = true;
+    w->ready = false;
     w->active = 0;
     w->draining = false;
     w->chan_full = false;
     w->respawn_at = 0;
-    w->max_conns = net_fd_capacity(M.cfg.max_connections);
-    if (w->max_conns < M.cfg.max_connections)
+    w->max_conns = net_fd_capacity(cfg->max_connections);
+    if (w->max_conns < cfg->max_connections)
         log_msg(LOG_WARN, "worker %d takes %d connections, not max_connections "
                 "%d: RLIMIT_NOFILE is too low (each needs 2 descriptors)",
-                w->id, w->max_conns, M.cfg.max_connections);
+                w->id, w->max_conns, cfg->max_connections);
     w->spawned_at = clock_update();
     w->chan_ev = event_new(M.base, fds[0], EV_READ | EV_PERSIST, master_chan_cb, w);
     if (w->chan_ev == NULL || event_add(w->chan_ev, NULL) < 0) {
@@ -261,14 +324,14 @@ master_spawn(struct worker_slot *w)
     return RC_OK;
 }
 
-/* Start a new generation of cfg.processes workers. */
+/* Start a new generation of CFG->processes workers. */
 static int
-master_spawn_generation(void)
+master_spawn_generation(const struct config *cfg)
 {
     int started = 0;
 
     M.generation++;
-    for (int i = 0; i < M.cfg.processes; i++) {
+    for (int i = 0; i < cfg->processes; i++) {
         struct worker_slot *w = proc_alloc();
         if (w == NULL) {
             log_msg(LOG_ERR, "worker table is full");
@@ -276,13 +339,25 @@ master_spawn_generation(void)
         }
         w->id = ++M.next_id;
         w->generation = M.generation;
-        if (master_spawn(w) != RC_OK) {
+        if (master_spawn(w, cfg) != RC_OK) {
             proc_release(w);
             continue;
         }
         started++;
     }
     return started > 0 ? RC_OK : RC_ERR;
+}
+
+/* W's channel failed while connections were handed over. Close our end:
+ * a worker that still runs sees EOF, finishes what it has and exits, and
+ * its exit (not asked for) has it respawned; one that died is reaped the
+ * same way. */
+static void
+master_channel_broken(struct worker_slot *w)
+{
+    log_msg(LOG_ERR, "the channel to worker %d (pid %d) failed; replacing "
+            "the worker", w->id, (int) w->pid);
+    master_close_channel(w);
 }
 
 /* Send W a message of TYPE over its channel; when the channel cannot take
@@ -321,6 +396,125 @@ master_drain_older(unsigned gen)
     master_arm_tick();
 }
 
+/* ---- New generations: ready, commit, abort ---- */
+
+static void master_reload(void);
+static void master_stop(bool fast);
+static void master_pending_abort(const char *why);
+
+/* Start a generation running CFG that takes over from the current one
+ * (and LFD, unless -1) once every worker of it has said it is ready.
+ * FIRST: this is the start. Returns RC_OK, or RC_ERR when no worker could
+ * be forked (LFD is then closed). */
+static int
+master_pending_start(const struct config *cfg, int lfd, bool first)
+{
+    M.pending_cfg = *cfg;
+    M.pending_lfd = lfd;
+    M.pending_first = first;
+    if (master_spawn_generation(&M.pending_cfg) != RC_OK) {
+        /* the slots of what did start are released by the abort below */
+        M.pending_gen = M.generation;
+        master_pending_abort("no worker could be started");
+        return RC_ERR;
+    }
+    M.pending_gen = M.generation;
+    M.pending_deadline = clock_update() + MASTER_READY_MS;
+    master_arm_tick();
+    return RC_OK;
+}
+
+/* Every worker of the pending generation is ready: it becomes the one in
+ * force, and the ones before it drain. */
+static void
+master_pending_commit(void)
+{
+    unsigned gen = M.pending_gen;
+    bool first = M.pending_first;
+
+    if (!first && strcmp(M.pending_cfg.error_log, M.cfg.error_log) != 0
+        && log_open(M.pending_cfg.error_log) != RC_OK)
+        log_msg(LOG_ERR, "cannot open error_log \"%s\"; logging on to the "
+                "old one", M.pending_cfg.error_log);
+    log_set_level(M.pending_cfg.log_level);
+    M.cfg = M.pending_cfg;
+    M.pending_gen = 0;
+    if (M.pending_lfd >= 0) {
+        dispatch_stop();
+        if (dispatch_start(M.base, M.pending_lfd) != RC_OK)
+            log_msg(LOG_CRIT, "not accepting connections any more");
+        M.pending_lfd = -1;
+    }
+    if (first) {
+        log_msg(LOG_NOTICE, "%s/%s started, %d workers", WEBSERVER_NAME,
+                WEBSERVER_VERSION, M.cfg.processes);
+    } else {
+        master_drain_older(gen);
+        log_msg(LOG_NOTICE, "reload done: generation %u, %d workers", gen,
+                M.cfg.processes);
+    }
+    if (M.reload_wanted) {
+        M.reload_wanted = false;
+        master_reload();
+    }
+}
+
+static void
+master_pending_check(void)
+{
+    for (size_t i = 0; i < proc_count; i++) {
+        const struct worker_slot *w = &proc_table[i];
+        if (w->in_use && w->generation == M.pending_gen
+            && (w->pid == 0 || !w->ready))
+            return;
+    }
+    master_pending_commit();
+}
+
+/* The pending generation cannot run (WHY): stop what is left of it and
+ * keep the running one. At start there is none, so the master exits 2. */
+static void
+master_pending_abort(const char *why)
+{
+    uint64_t now = clock_update();
+    unsigned gen = M.pending_gen;
+
+    M.pending_gen = 0;
+    for (size_t i = 0; i < proc_count; i++) {
+        struct worker_slot *w = &proc_table[i];
+        if (!w->in_use || w->generation != gen)
+            continue;
+        if (w->pid == 0) {
+            master_close_channel(w);
+            proc_release(w);
+            continue;
+        }
+        w->draining = true;         /* its exit is expected now */
+        w->kill_at = now + MASTER_TERM_KILL_MS;
+        kill(w->pid, SIGTERM);
+    }
+    if (M.pending_lfd >= 0) {
+        close(M.pending_lfd);
+        M.pending_lfd = -1;
+        /* port_file named the new socket; it is the old one again */
+        if (dispatch_listen_fd() >= 0)
+            master_write_port_file(&M.cfg, net_local_port(dispatch_listen_fd()));
+    }
+    master_arm_tick();
+    if (M.pending_first) {
+        log_msg(LOG_CRIT, "cannot start: %s", why);
+        M.exit_code = 2;
+        master_stop(true);
+        return;
+    }
+    log_msg(LOG_ERR, "reload failed: %s; the running workers keep serving",
+            why);
+    if (M.reload_wanted) {
+        M.reload_wanted = false;
+        master_reload();
+    }
+}
+
 static bool
 master_done(void)
 {
@@ -352,7 +546,18 @@ master_reap(void)
 
         master_close_channel(w);
         w->pid = 0;
-        if (expected) {
+        if (!expected && M.pending_gen != 0 && w->generation == M.pending_gen) {
+            char why[96];
+            if (WIFEXITED(status))
+                snprintf(why, sizeof(why), "worker %d exited with code %d "
+                         "before it was ready", w->id, WEXITSTATUS(status));
+            else
+                snprintf(why, sizeof(why), "worker %d was killed by signal "
+                         "%d before it was ready", w->id,
+                         WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+            proc_release(w);
+            master_pending_abort(why);
+        } else if (expected) {
             proc_release(w);
         } else if (cannot_work) {
             log_msg(LOG_CRIT, "worker %d cannot work (exit code 2); not "
@@ -374,6 +579,13 @@ master_housekeeping(void)
     uint64_t now = clock_update();
     bool pending = false;
 
+    if (M.pending_gen != 0) {
+        if (now >= M.pending_deadline)
+            master_pending_abort("its workers were not ready in time");
+        else
+            pending = true;
+    }
+
     for (size_t i = 0; i < proc_count; i++) {
         struct worker_slot *w = &proc_table[i];
         if (!w->in_use)
@@ -385,7 +597,7 @@ master_housekeeping(void)
             }
             if (now >= w->respawn_at) {
                 log_msg(LOG_NOTICE, "respawning worker %d", w->id);
-                if (master_spawn(w) != RC_OK)
+                if (master_spawn(w, &M.cfg) != RC_OK)
                     w->respawn_at = now + MASTER_RESPAWN_MS;
             }
             pending = pending || w->pid == 0;
@@ -450,6 +662,13 @@ master_reload(void)
 
     if (M.stopping || M.terminating)
         return;
+    if (M.pending_gen != 0) {
+        /* one at a time: this one runs when the pending one is decided */
+        log_msg(LOG_NOTICE, "reload requested while one is in progress; "
+                "it follows");
+        M.reload_wanted = true;
+        return;
+    }
     log_msg(LOG_NOTICE, "reloading configuration");
     if (master_config_build(M.opts, &cfg, err, sizeof(err)) != RC_OK) {
         log_msg(LOG_ERR, "%s; keeping the running configuration", err);
@@ -475,30 +694,9 @@ master_reload(void)
             return;
         }
     }
-    if (strcmp(cfg.error_log, M.cfg.error_log) != 0
-        && log_open(cfg.error_log) != RC_OK) {
-        log_msg(LOG_ERR, "cannot open error_log \"%s\"; keeping the running "
-                "configuration", cfg.error_log);
-        if (lfd >= 0)
-            close(lfd);
-        return;
-    }
-    log_set_level(cfg.log_level);
-
-    M.cfg = cfg;
-    if (rebind) {
-        dispatch_stop();
-        if (dispatch_start(M.base, lfd) != RC_OK)
-            log_msg(LOG_CRIT, "not accepting connections any more");
-    }
-    if (master_spawn_generation() != RC_OK) {
-        log_msg(LOG_ERR, "no worker of the new generation started; the old "
-                "ones keep serving");
-        return;
-    }
-    master_drain_older(M.generation);
-    log_msg(LOG_NOTICE, "reload done: generation %u, %d workers",
-            M.generation, M.cfg.processes);
+    /* the old generation serves until the new one is ready */
+    if (master_pending_start(&cfg, lfd, false) == RC_OK)
+        log_msg(LOG_NOTICE, "generation %u starting", M.generation);
 }
 
 static void
@@ -511,6 +709,12 @@ master_stop(bool fast)
     if (!fast && (M.stopping || M.terminating))
         return;
     dispatch_stop();
+    M.pending_gen = 0;
+    M.reload_wanted = false;
+    if (M.pending_lfd >= 0) {
+        close(M.pending_lfd);
+        M.pending_lfd = -1;
+    }
     if (fast) {
         M.terminating = true;
         M.kill_at = now + MASTER_TERM_KILL_MS;
@@ -570,6 +774,23 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 /* ---- Run ---- */
 
+static void
+master_signal_mask(int how)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    for (size_t i = 0; i < ARRAY_SIZE(master_signals); i++)
+        sigaddset(&set, master_signals[i]);
+    sigprocmask(how, &set, NULL);
+}
+
+void
+master_block_signals(void)
+{
+    master_signal_mask(SIG_BLOCK);
+}
+
 /* libevent's own messages go to our log. Workers inherit this callback; the
  * note that a worker's new base took over signal handling from the
  * master's (inherited, unused) base is expected there, so it is DEBUG. */
@@ -615,18 +836,17 @@ master_run(const struct master_opts *o, const struct config *cfg, int lfd)
             return 2;
         }
     }
+    /* libevent's handlers are in place: what came in meanwhile is
+     * delivered now and handled on the first loop turn */
+    master_signal_mask(SIG_UNBLOCK);
     M.tick = event_new(M.base, -1, EV_PERSIST, master_tick_cb, NULL);
     if (M.tick == NULL)
         return 2;
-    if (dispatch_start(M.base, lfd) != RC_OK)
-        return 2;
+    dispatch_set_broken_cb(master_channel_broken);
     clock_update();
-    if (master_spawn_generation() != RC_OK) {
-        log_msg(LOG_CRIT, "no worker could be started");
+    /* connections wait in the listen queue until a worker is ready */
+    if (master_pending_start(cfg, lfd, true) != RC_OK && proc_running() == 0)
         return 2;
-    }
-    log_msg(LOG_NOTICE, "%s/%s started, %d workers", WEBSERVER_NAME,
-            WEBSERVER_VERSION, M.cfg.processes);
 
     event_base_dispatch(M.base);
 
@@ -640,5 +860,5 @@ master_run(const struct master_opts *o, const struct config *cfg, int lfd)
     }
     event_base_free(M.base);
     log_msg(LOG_NOTICE, "exit");
-    return 0;
+    return M.exit_code;
 }

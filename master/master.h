@@ -31,6 +31,10 @@ int master_config_build(const struct master_opts *o, struct config *cfg,
  * (owned by the caller) or RC_ERR (logged). */
 int master_listen(const struct config *cfg);
 
+/* Block the signals the master handles (HUP, QUIT, TERM, INT, USR1, CHLD)
+ * until master_run() watches them. Call first thing in main(). */
+void master_block_signals(void);
+
 /* Run the master on LFD (ownership passes to the master) until a stop
  * signal and the last worker has exited. Returns the process exit code. */
 int master_run(const struct master_opts *o, const struct config *cfg, int lfd);

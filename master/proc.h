@@ -24,6 +24,7 @@ struct worker_slot {
     int           active;       /* conns sent minus conns reported finished */
     int           max_conns;    /* its generation's max_connections */
     bool          alive;        /* running with an open channel */
+    bool          ready;        /* said CHAN_READY: set up and serving */
     bool          draining;     /* told to quit; takes no new conns */
     bool          chan_full;    /* last send hit EAGAIN in this accept round */
     uint64_t      spawned_at;   /* monotonic ms, for the respawn rate limit */

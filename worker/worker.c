@@ -161,7 +161,7 @@ worker_chan_cb(evutil_socket_t fd, short what, void *arg)
             event_del(worker_chan_ev);
             close(wctx.chan_fd);
             wctx.chan_fd = -1;
-            worker_drain("master exited");
+            worker_drain("the master closed the channel");
             return;
         }
         switch (msg.type) {
@@ -207,6 +207,18 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
         access_log_reopen();
         break;
     }
+}
+
+/* Fault injection for tests: when $WEBSERVER_FAULT_WORKER_START names a
+ * file that exists, set-up fails as if a resource were missing, so a test
+ * can make one generation unable to start without breaking the config
+ * check. Unset in production, where it costs one getenv() per start. */
+static bool
+worker_fault_start(void)
+{
+    const char *path = getenv("WEBSERVER_FAULT_WORKER_START");
+
+    return path != NULL && path[0] != '\0' && access(path, F_OK) == 0;
 }
 
 /* An event base whose epoll changes are batched per loop turn: a
@@ -274,6 +286,13 @@ worker_main(const struct config *cfg, int chan_fd, int id)
             return 2;
         }
     }
+    {
+        /* the master forked us with its signals blocked; ours are
+         * watched now */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+    }
     if (access_log_open(wctx.base, cfg->access_log) != RC_OK)
         return 2;
     if (redis_client_init(wctx.base, cfg) != RC_OK
@@ -283,6 +302,20 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     }
     http_response_load_pages(wctx.root_fd);
 
+    if (worker_fault_start()) {
+        log_msg(LOG_CRIT, "cannot set up the worker: failure injected by "
+                "$WEBSERVER_FAULT_WORKER_START");
+        return 2;
+    }
+    {
+        /* the master gives us connections, and lets the generation before
+         * us drain, only after this */
+        struct chan_msg ready = { CHAN_READY, 0 };
+        if (chan_send(chan_fd, &ready, NULL, 0) != RC_OK) {
+            log_msg(LOG_CRIT, "cannot tell the master that we are ready");
+            return 2;
+        }
+    }
     log_msg(LOG_INFO, "ready");
     event_base_dispatch(wctx.base);
 

@@ -546,6 +546,23 @@ int
 ws_start_wrapped(struct ws_server *ws, const char *const *prefix,
                  const char *const *args, int ready_ms)
 {
+    if (ws_spawn(ws, prefix, args) == -1) {
+        return -1;
+    }
+    if (ws_wait_ready(ws, ready_ms) == -1) {
+        if (ws->running) {
+            ws_stop(ws);
+        }
+        ws_dump_logs(ws);
+        return -1;
+    }
+    return 0;
+}
+
+int
+ws_spawn(struct ws_server *ws, const char *const *prefix,
+         const char *const *args)
+{
     const char *def[] = { "-c", ws->conf, NULL };
     const char *all[64];
     size_t n = 0;
@@ -591,13 +608,6 @@ ws_start_wrapped(struct ws_server *ws, const char *const *prefix,
     ws->running = true;
     ws->status = 0;
     ws->port = 0;
-    if (ws_wait_ready(ws, ready_ms) == -1) {
-        if (ws->running) {
-            ws_stop(ws);
-        }
-        ws_dump_logs(ws);
-        return -1;
-    }
     return 0;
 }
 

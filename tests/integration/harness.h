@@ -110,6 +110,11 @@ int ws_start(struct ws_server *ws, const char *const *args);
 int ws_start_wrapped(struct ws_server *ws, const char *const *prefix,
                      const char *const *args, int ready_ms);
 
+/* The start of ws_start_wrapped() alone: fork/exec (PREFIX and ARGS as
+ * there), port_file removed first, no wait. Returns 0 or -1. */
+int ws_spawn(struct ws_server *ws, const char *const *prefix,
+             const char *const *args);
+
 /* ws_write_config(TEXT) + ws_start(NULL). */
 int ws_start_conf(struct ws_server *ws, const char *text);
 

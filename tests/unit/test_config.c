@@ -673,10 +673,58 @@ test_config_load_empty_file_keeps_config(void **state)
     (void) state;
     config_defaults(&defaults);
     assert_int_equal(load_text("", &cfg, path, err, sizeof(err)), RC_OK);
+    /* only the record of where settings came from names the file */
+    assert_string_equal(cfg.file, path);
+    strcpy(defaults.file, path);
     assert_memory_equal(&cfg, &defaults, sizeof(cfg));
     assert_int_equal(load_text("# only\n\n# comments\n", &cfg, path, err,
                                sizeof(err)), RC_OK);
+    strcpy(defaults.file, path);
     assert_memory_equal(&cfg, &defaults, sizeof(cfg));
+}
+
+/* config_where() names the line that set a key last; a later config_set()
+ * (a command-line override) takes the line away again. */
+static void
+test_config_where_names_the_line(void **state)
+{
+    char path[PATH_MAX], err[CONFIG_ERR_MAX], where[CONFIG_PATH_MAX + 16];
+    char want[PATH_MAX + 16];
+    struct config cfg;
+
+    (void) state;
+    assert_int_equal(load_text("# a comment\nport = 1\n\naccess_log = /x\n"
+                               "port = 2\n", &cfg, path, err, sizeof(err)),
+                     RC_OK);
+    snprintf(want, sizeof(want), "%s:4", path);
+    assert_string_equal(config_where(&cfg, "access_log", where, sizeof(where)),
+                        want);
+    snprintf(want, sizeof(want), "%s:5", path);
+    assert_string_equal(config_where(&cfg, "port", where, sizeof(where)), want);
+    assert_string_equal(config_where(&cfg, "root", where, sizeof(where)), "root");
+    assert_int_equal(config_set(&cfg, "port", "3", err, sizeof(err)), RC_OK);
+    assert_string_equal(config_where(&cfg, "port", where, sizeof(where)), "port");
+}
+
+/* The keys added for robustness parse, with their defaults. */
+static void
+test_config_body_timeout_and_hash_queue(void **state)
+{
+    char err[CONFIG_ERR_MAX];
+    struct config cfg;
+
+    (void) state;
+    config_defaults(&cfg);
+    assert_int_equal(cfg.body_timeout, 15000);
+    assert_int_equal(cfg.hash_queue_max, 64);
+    assert_int_equal(config_set(&cfg, "body_timeout", "2s", err, sizeof(err)),
+                     RC_OK);
+    assert_int_equal(cfg.body_timeout, 2000);
+    assert_int_equal(config_set(&cfg, "hash_queue_max", "0", err, sizeof(err)),
+                     RC_ERR);
+    assert_int_equal(config_set(&cfg, "hash_queue_max", "8", err, sizeof(err)),
+                     RC_OK);
+    assert_int_equal(cfg.hash_queue_max, 8);
 }
 
 /* The file is applied on top of CFG, and a later line wins. */
@@ -920,6 +968,8 @@ main(void)
         cmocka_unit_test(test_config_load_quoted_values),
         cmocka_unit_test(test_config_load_crlf_and_no_final_newline),
         cmocka_unit_test(test_config_load_empty_file_keeps_config),
+        cmocka_unit_test(test_config_where_names_the_line),
+        cmocka_unit_test(test_config_body_timeout_and_hash_queue),
         cmocka_unit_test(test_config_load_layers_on_current),
         cmocka_unit_test(test_config_load_errors_name_the_line),
         cmocka_unit_test(test_config_load_line_too_long),

@@ -27,6 +27,7 @@ slots_init(struct worker_slot *w, size_t n)
         w[i].id = (int) i;
         w[i].max_conns = 100;
         w[i].alive = true;
+        w[i].ready = true;
     }
 }
 
@@ -158,7 +159,7 @@ test_dispatch_keeps_load_balanced(void **state)
 
 /* ---- Skipped slots ---- */
 
-enum skip_reason { SKIP_PID0, SKIP_DEAD, SKIP_DRAINING, SKIP_CHAN_FULL,
+enum skip_reason { SKIP_PID0, SKIP_DEAD, SKIP_NOT_READY, SKIP_DRAINING, SKIP_CHAN_FULL,
                    SKIP_AT_MAX, SKIP_OVER_MAX, SKIP_NO_ROOM };
 
 struct skip_case {
@@ -170,6 +171,7 @@ struct skip_case {
 static const struct skip_case skip_cases[] = {
     { __LINE__, "pid 0 (unused slot)", SKIP_PID0 },
     { __LINE__, "not alive", SKIP_DEAD },
+    { __LINE__, "not ready yet (new generation starting)", SKIP_NOT_READY },
     { __LINE__, "draining", SKIP_DRAINING },
     { __LINE__, "channel full", SKIP_CHAN_FULL },
     { __LINE__, "active == max_conns", SKIP_AT_MAX },
@@ -183,6 +185,7 @@ make_ineligible(struct worker_slot *s, enum skip_reason why)
     switch (why) {
     case SKIP_PID0:      s->pid = 0; break;
     case SKIP_DEAD:      s->alive = false; break;
+    case SKIP_NOT_READY: s->ready = false; break;
     case SKIP_DRAINING:  s->draining = true; break;
     case SKIP_CHAN_FULL: s->chan_full = true; break;
     case SKIP_AT_MAX:    s->max_conns = s->active = 3; break;
