@@ -33,7 +33,7 @@
 
 const char *const conn_state_name[CONN_NSTATES] = {
     "READING", "BODY", "PROCESSING", "WAIT_REDIS", "WRITING", "KEEPALIVE",
-    "LINGERING", "CLOSING"
+    "LINGERING", "DISCARD", "CLOSING"
 };
 
 /* Free request states kept for reuse; more than this go back to malloc. */
@@ -419,22 +419,50 @@ conn_fail(struct conn *c, int status)
 
 static const char conn_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-/* The head is complete: read a body if there is one, else process. */
+/* The head is complete: route it, then read the body if the chosen handler
+ * takes one, else answer at once (an unwanted body is dropped after the
+ * answer, never stored). */
 static void
 conn_begin_body(struct conn *c)
 {
-    c->rq->head_only = c->rq->req.method == HTTP_HEAD;
-    c->rq->body_len = 0;
-    if (c->rq->req.content_length > 0
-        && (uint64_t) c->rq->req.content_length > wctx.cfg.max_request_body) {
+    struct conn_req *rq = c->rq;
+    size_t limit, room;
+
+    rq->head_only = rq->req.method == HTTP_HEAD;
+    rq->body_len = 0;
+    if (rq->req.content_length > 0
+        && (uint64_t) rq->req.content_length > wctx.cfg.max_request_body) {
         conn_fail(c, 413);
         return;
     }
-    if (!c->rq->req.chunked && c->rq->req.content_length <= 0) {
+    limit = router_select(c);
+    if (limit > wctx.cfg.max_request_body)
+        limit = wctx.cfg.max_request_body;
+    if (!rq->req.chunked && rq->req.content_length <= 0) {
         conn_set_state(c, CONN_PROCESSING);
         return;
     }
-    http_chunked_init(&c->rq->chunked);
+    http_chunked_init(&rq->chunked);
+    /* trailers count against the head's budget */
+    room = wctx.cfg.max_request_header > rq->req.head_len
+           ? wctx.cfg.max_request_header - rq->req.head_len : 0;
+    http_chunked_set_trailer_max(&rq->chunked, room);
+    rq->body_deadline = clock_now() + (uint64_t) wctx.cfg.body_timeout;
+    if (limit == 0) {
+        rq->discard = true;
+        rq->discard_left = rq->req.chunked ? 0 : (uint64_t) rq->req.content_length;
+        /* a client that waits for "100 Continue" will not get it: whether
+         * it sends the body anyway is unknown, so the framing is too */
+        if (rq->req.expect_continue && buf_len(&c->rbuf) == rq->req.head_len)
+            c->close_after = true;
+        conn_set_state(c, CONN_PROCESSING);
+        return;
+    }
+    if (rq->req.content_length > 0 && (uint64_t) rq->req.content_length > limit) {
+        conn_fail(c, 413);
+        return;
+    }
+    rq->body_max = (uint32_t) limit;
     if (c->rq->req.expect_continue && buf_len(&c->rbuf) == c->rq->req.head_len) {
         /* the client waits for this before it sends the body */
         if (buf_append(wctx.pool, &c->rq->wbuf, conn_100, sizeof(conn_100) - 1) != RC_OK) {
@@ -449,7 +477,8 @@ conn_begin_body(struct conn *c)
         }
         /* a part that did not fit goes out ahead of the response */
     }
-    timer_set(&c->timer, clock_now() + (uint64_t) wctx.cfg.header_timeout);
+    /* one deadline for the whole body, however it trickles in */
+    timer_set(&c->timer, rq->body_deadline);
     conn_set_state(c, CONN_BODY);
 }
 
@@ -474,9 +503,9 @@ conn_read_body(struct conn *c)
             char *in = c->rbuf.data + c->rbuf.rpos + c->rq->req.head_len + c->rq->body_len;
             size_t inlen = len - c->rq->req.head_len - c->rq->body_len, used = 0, made = 0;
             rc = http_chunked_decode(&c->rq->chunked, in, in, inlen, &used, &made,
-                                     wctx.cfg.max_request_body);
+                                     c->rq->body_max);
             if (rc > 0)
-                return rc;      /* 400 or 413: nothing more is read */
+                return rc;      /* 400, 413 or 431: nothing more is read */
             /* close the gap the chunk framing left, so the buffer holds
              * only the decoded body and bytes not yet decoded */
             if (used > made) {
@@ -500,30 +529,124 @@ conn_read_body(struct conn *c)
                     "sending the body", c->fd);
             return RC_ERR;
         }
-        timer_set(&c->timer, clock_now() + (uint64_t) wctx.cfg.header_timeout);
     }
 }
 
-/* The response is out: log it and decide what comes next. */
+/* Drop the body of a request that was answered without it, reading no
+ * further than its end (the next request may follow). RC_OK when it is
+ * gone, RC_AGAIN, RC_ERR when the connection must close (client gone,
+ * bad framing, more than max_request_body). */
+static int
+conn_discard(struct conn *c)
+{
+    static char sink[16384];
+    struct conn_req *rq = c->rq;
+
+    for (;;) {
+        size_t len = buf_len(&c->rbuf);
+        ssize_t n;
+        int rc;
+
+        if (!rq->req.chunked) {
+            size_t take = len < rq->discard_left ? len : (size_t) rq->discard_left;
+            c->rbuf.rpos += take;
+            rq->discard_left -= take;
+            if (rq->discard_left == 0)
+                return RC_OK;
+            if (buf_len(&c->rbuf) == 0)
+                buf_release(wctx.pool, &c->rbuf);
+            if (!c->readable)
+                return RC_AGAIN;
+            /* straight into the sink: never past the body */
+            take = rq->discard_left < sizeof(sink) ? (size_t) rq->discard_left
+                                                   : sizeof(sink);
+            n = read(c->fd, sink, take);
+            if (n > 0) {
+                rq->discard_left -= (uint64_t) n;
+                if ((size_t) n < take)
+                    c->readable = false;
+                continue;
+            }
+        } else {
+            if (len > 0) {
+                char *in = c->rbuf.data + c->rbuf.rpos;
+                size_t used = 0, made = 0;
+                rc = http_chunked_decode(&rq->chunked, in, in, len, &used, &made,
+                                         wctx.cfg.max_request_body);
+                if (rc > 0) {
+                    log_msg(LOG_INFO, "fd %d: unwanted chunked body: bad "
+                            "framing or too large (%d); closing", c->fd, rc);
+                    return RC_ERR;
+                }
+                c->rbuf.rpos += used;       /* decoded bytes are dropped */
+                if (rc == RC_OK)
+                    return RC_OK;
+            }
+            if (!c->readable)
+                return RC_AGAIN;
+            rc = conn_read(c);
+            if (rc == RC_OK)
+                continue;
+            if (rc == RC_AGAIN)
+                return RC_AGAIN;
+            return RC_ERR;
+        }
+        if (n == 0)
+            return RC_ERR;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            c->readable = false;
+            return RC_AGAIN;
+        }
+        return RC_ERR;
+    }
+}
+
+static void conn_next_request(struct conn *c, size_t used);
+
+/* The response is out: log it, drop a body nobody read, and decide what
+ * comes next. */
 static void
 conn_response_done(struct conn *c)
 {
-    uint64_t now = clock_now();
-
-    size_t used = c->rq->req.head_len + c->rq->body_len;
-
     if (c->rq->file_fd < 0)
         c->rq->body_sent = c->rq->body_total;
     access_log_request(c);
-    conn_req_detach(c);
     c->nreqs++;
 
+    if (c->rq->discard) {
+        if (c->keepalive && !c->close_after) {
+            /* the next request starts where this body ends */
+            c->rbuf.rpos += c->rq->req.head_len;
+            timer_set(&c->timer, c->rq->body_deadline);
+            conn_set_state(c, CONN_DISCARD);
+            return;
+        }
+        /* closing anyway: lingering swallows the body, so that the client
+         * reads our answer rather than a reset */
+        c->close_after = true;
+    }
+    conn_next_request(c, c->rq->req.head_len + c->rq->body_len);
+}
+
+/* Request done (USED bytes of rbuf were its head and body): close, linger,
+ * go idle, or start on the next pipelined request. */
+static void
+conn_next_request(struct conn *c, size_t used)
+{
+    uint64_t now = clock_now();
+
+    conn_req_detach(c);
     if (c->close_after) {
         conn_set_state(c, CONN_LINGERING);
         return;
     }
     if (!c->keepalive) {
-        conn_set_state(c, CONN_CLOSING);
+        /* while draining, the client may already be sending its next
+         * request on this connection: linger so that it reads this
+         * answer ("Connection: close") instead of a reset */
+        conn_set_state(c, wctx.draining ? CONN_LINGERING : CONN_CLOSING);
         return;
     }
     c->rbuf.rpos += used;
@@ -555,12 +678,10 @@ conn_drive(struct conn *c)
     for (;;) {
         switch ((enum conn_state) c->state) {
         case CONN_KEEPALIVE:
+            /* also while draining: a request that reaches an idle
+             * connection is answered (with "Connection: close") */
             if (!c->readable)
                 return;
-            if (wctx.draining) {
-                conn_set_state(c, CONN_CLOSING);
-                break;
-            }
             if (conn_req_attach(c) != RC_OK) {
                 conn_set_state(c, CONN_CLOSING);
                 break;
@@ -650,6 +771,21 @@ conn_drive(struct conn *c)
             conn_set_state(c, CONN_CLOSING);
             break;
 
+        case CONN_DISCARD:
+            rc = conn_discard(c);
+            if (rc == RC_AGAIN)
+                return;
+            if (rc != RC_OK) {
+                conn_set_state(c, CONN_CLOSING);
+                break;
+            }
+            conn_next_request(c, 0);
+            if (c->state == CONN_READING && ++handled >= CONN_REQS_PER_EVENT) {
+                event_active(&c->ev, EV_TIMEOUT, 0);
+                return;
+            }
+            break;
+
         case CONN_CLOSING:
             conn_close(c);
             return;
@@ -685,8 +821,18 @@ conn_timer_cb(struct timer_node *t)
 
     switch ((enum conn_state) c->state) {
     case CONN_READING:
-    case CONN_BODY:
         log_msg(LOG_INFO, "fd %d: client timed out sending the request", c->fd);
+        break;
+    case CONN_BODY:
+        /* body_timeout: the client is told, then the rest is not read */
+        log_msg(LOG_INFO, "fd %d: client timed out sending the body; "
+                "answering 408", c->fd);
+        conn_respond_error(c, 408, NULL);
+        conn_drive(c);
+        return;
+    case CONN_DISCARD:
+        log_msg(LOG_INFO, "fd %d: client timed out sending an unwanted body",
+                c->fd);
         break;
     case CONN_WRITING:
         log_msg(LOG_INFO, "fd %d: client timed out reading the response", c->fd);
@@ -702,22 +848,6 @@ conn_timer_cb(struct timer_node *t)
     conn_drive(c);
 }
 
-void
-conn_drain_all(void)
-{
-    for (size_t i = 0; i < conn_pool_high(); i++) {
-        struct conn *c = conn_pool_at(i);
-        if (!c->in_use)
-            continue;
-        /* idle between requests: nothing in flight to finish */
-        if (c->state == CONN_KEEPALIVE
-            || (c->state == CONN_READING && c->nreqs > 0
-                && buf_len(&c->rbuf) == 0)) {
-            conn_set_state(c, CONN_CLOSING);
-            conn_drive(c);
-        }
-    }
-}
 
 void
 conn_free_cache(void)

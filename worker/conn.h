@@ -22,6 +22,7 @@ enum conn_state {
     CONN_WRITING,       /* response head and body */
     CONN_KEEPALIVE,     /* idle between requests; holds no buffer */
     CONN_LINGERING,     /* error sent, write side shut, draining input */
+    CONN_DISCARD,       /* answered; reading an unwanted body to drop it */
     CONN_CLOSING,       /* conn_drive() closes it */
     CONN_NSTATES
 };
@@ -32,6 +33,15 @@ extern const char *const conn_state_name[CONN_NSTATES];
  * from the first byte of a request until its response is out; an idle
  * keep-alive connection holds none (nor any buffer), which keeps the cost
  * of an idle connection down to struct conn. */
+/* What answers a request (conn_req.route): an index in the router's table
+ * (>= 0), or one of these. */
+enum {
+    CONN_ROUTE_STATIC = -1,             /* GET/HEAD of a file */
+    CONN_ROUTE_STATIC_NOT_ALLOWED = -2, /* another method on a file: 405 */
+    CONN_ROUTE_BAD_PATH = -3,           /* 400 */
+    CONN_ROUTE_NOT_ALLOWED_BASE = -4    /* -4 - i: 405 for table entry i */
+};
+
 struct conn_req {
     struct conn_req    *next_free;      /* on the worker's free list */
     struct http_parser  parser;
@@ -39,6 +49,8 @@ struct conn_req {
     struct http_chunked chunked;
     struct buf          wbuf;           /* response head (and small bodies) */
     uint64_t            start;          /* ms: first byte of the request */
+    uint64_t            body_deadline;  /* ms: the whole body by then */
+    uint64_t            discard_left;   /* Content-Length bytes to drop */
     uint64_t            body_sent;      /* body bytes written (access log) */
     uint64_t            body_total;     /* body bytes of this response */
     off_t               file_pos;
@@ -46,7 +58,10 @@ struct conn_req {
     int                 file_fd;        /* body source for sendfile, or -1 */
     int                 status;         /* of the response, for the log */
     uint32_t            body_len;       /* decoded body bytes after the head */
+    uint32_t            body_max;       /* largest body the handler reads */
     bool                head_only;      /* HEAD: no body */
+    bool                discard;        /* a body the handler does not read */
+    int8_t              route;          /* router_select()'s choice */
 };
 
 struct conn {
@@ -86,10 +101,6 @@ void conn_drive(struct conn *c);
 
 /* Every transition goes through here: asserts it and traces at DEBUG. */
 void conn_set_state(struct conn *c, enum conn_state next);
-
-/* Worker is draining: close idle connections now, others after their
- * current response. */
-void conn_drain_all(void);
 
 /* Fast stop: close every connection now. */
 void conn_close_all(void);

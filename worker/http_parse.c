@@ -502,6 +502,12 @@ http_chunked_init(struct http_chunked *c)
     memset(c, 0, sizeof(*c));
 }
 
+void
+http_chunked_set_trailer_max(struct http_chunked *c, size_t max)
+{
+    c->trailer_max = max > UINT32_MAX ? UINT32_MAX : (uint32_t) max;
+}
+
 int
 http_chunked_decode(struct http_chunked *c, char *out, const char *in,
                     size_t len, size_t *consumed, size_t *produced,
@@ -529,6 +535,9 @@ http_chunked_decode(struct http_chunked *c, char *out, const char *in,
         i++;
         if (++c->line > HTTP_CHUNK_LINE_MAX)
             return 400;
+        if (c->state >= CH_TRAILER && c->trailer_max > 0
+            && ++c->trailer > c->trailer_max)
+            return 431;
 
         switch (c->state) {
         case CH_SIZE: {

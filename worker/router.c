@@ -7,6 +7,7 @@
 
 #include "conn.h"
 #include "defs.h"
+#include "log.h"
 #include "session.h"
 #include "static_file.h"
 #include "worker_ctx.h"
@@ -18,52 +19,91 @@ struct router_route {
     int             method;     /* the one method it takes (GET also HEAD) */
     router_handler  handler;
     const char     *allow;      /* Allow header for 405 */
+    size_t          body_max;   /* largest body it reads; 0: none */
 };
 
 static const struct router_route router_routes[] = {
-    { "/register", HTTP_POST, session_register, "Allow: POST\r\n" },
-    { "/login",    HTTP_POST, session_login,    "Allow: POST\r\n" },
-    { "/logout",   HTTP_POST, session_logout,   "Allow: POST\r\n" },
-    { "/welcome",  HTTP_GET,  session_welcome,  "Allow: GET, HEAD\r\n" },
+    { "/register", HTTP_POST, session_register, "Allow: POST\r\n", ROUTER_FORM_MAX },
+    { "/login",    HTTP_POST, session_login,    "Allow: POST\r\n", ROUTER_FORM_MAX },
+    { "/logout",   HTTP_POST, session_logout,   "Allow: POST\r\n", ROUTER_FORM_MAX },
+    { "/welcome",  HTTP_GET,  session_welcome,  "Allow: GET, HEAD\r\n", 0 },
 };
 
-void
-router_dispatch(struct conn *c)
+/* Decode the request path into wctx.scratch. Returns its length or -1. */
+static int
+router_path(struct conn *c)
 {
     char *path = wctx.scratch;
-    int n, method = c->rq->req.method;
+    int n;
 
     if (c->rq->req.path.len == 0) {
         path[0] = '/';
         path[1] = '\0';
-        n = 1;
-    } else {
-        n = http_decode_path(conn_req_ptr(c, c->rq->req.path), c->rq->req.path.len,
-                             path);
+        return 1;
     }
-    if (n < 0) {
-        conn_respond_error(c, 400, NULL);
-        return;
-    }
-    if ((size_t) n != strlen(path)) {
-        conn_respond_error(c, 400, NULL);   /* NUL smuggled in */
-        return;
-    }
+    n = http_decode_path(conn_req_ptr(c, c->rq->req.path), c->rq->req.path.len,
+                         path);
+    if (n < 0 || (size_t) n != strlen(path))    /* bad escape, NUL smuggled in */
+        return -1;
+    return n;
+}
 
+size_t
+router_select(struct conn *c)
+{
+    int method = c->rq->req.method;
+
+    if (router_path(c) < 0) {
+        c->rq->route = CONN_ROUTE_BAD_PATH;
+        return 0;
+    }
     for (size_t i = 0; i < ARRAY_SIZE(router_routes); i++) {
         const struct router_route *r = &router_routes[i];
-        if (strcmp(path, r->path) != 0)
+        if (strcmp(wctx.scratch, r->path) != 0)
             continue;
         if (method == r->method || (r->method == HTTP_GET && method == HTTP_HEAD)) {
-            r->handler(c);
+            c->rq->route = (int8_t) i;
+            return r->body_max;
+        }
+        c->rq->route = (int8_t) (CONN_ROUTE_NOT_ALLOWED_BASE - (int) i);
+        return 0;
+    }
+    c->rq->route = method == HTTP_GET || method == HTTP_HEAD
+                   ? CONN_ROUTE_STATIC : CONN_ROUTE_STATIC_NOT_ALLOWED;
+    return 0;
+}
+
+void
+router_dispatch(struct conn *c)
+{
+    int route = c->rq->route;
+
+    if (route >= 0 && (size_t) route < ARRAY_SIZE(router_routes)) {
+        router_routes[route].handler(c);
+        return;
+    }
+    switch (route) {
+    case CONN_ROUTE_STATIC:
+        /* the scratch area may have served others since router_select() */
+        if (router_path(c) < 0)
+            conn_respond_error(c, 400, NULL);
+        else
+            static_file_serve(c, wctx.scratch);
+        return;
+    case CONN_ROUTE_STATIC_NOT_ALLOWED:
+        conn_respond_error(c, 405, "Allow: GET, HEAD\r\n");
+        return;
+    case CONN_ROUTE_BAD_PATH:
+        conn_respond_error(c, 400, NULL);
+        return;
+    default:
+        route = CONN_ROUTE_NOT_ALLOWED_BASE - route;
+        if (route >= 0 && (size_t) route < ARRAY_SIZE(router_routes)) {
+            conn_respond_error(c, 405, router_routes[route].allow);
             return;
         }
-        conn_respond_error(c, 405, r->allow);
+        log_msg(LOG_ERR, "fd %d: no route %d", c->fd, c->rq->route);
+        conn_respond_error(c, 500, NULL);
         return;
     }
-    if (method == HTTP_GET || method == HTTP_HEAD) {
-        static_file_serve(c, path);
-        return;
-    }
-    conn_respond_error(c, 405, "Allow: GET, HEAD\r\n");
 }

@@ -1,13 +1,27 @@
-/* router.h - method + path -> handler. Worker only.
+/* router.h - method + path -> handler, chosen on the request head. Worker
+ * only. Routing happens before any body byte is read, so a handler that
+ * takes no body never has one stored for it.
  * SPDX-License-Identifier: MIT */
 #ifndef WORKER_ROUTER_H
 #define WORKER_ROUTER_H
 
+#include <stddef.h>
+
 struct conn;
 
-/* Answer the parsed request on C (in CONN_PROCESSING): static files for
- * GET/HEAD, the session routes, 405 with Allow for a method a path does not
- * take. Leaves C in CONN_WRITING, CONN_WAIT_REDIS or CONN_CLOSING. */
+/* Largest body a form route reads (username and password, encoded). */
+#define ROUTER_FORM_MAX 4096
+
+/* The head of C's request is complete: choose what answers it (kept in
+ * C's request state) and return the largest body that answer reads; 0
+ * when it is given without one (a body the client sends anyway is read
+ * and thrown away after the answer, never stored). */
+size_t router_select(struct conn *c);
+
+/* Answer the request on C (in CONN_PROCESSING) as router_select() chose:
+ * static files for GET/HEAD, the session routes, 405 with Allow for a
+ * method a path does not take, 400 for a path that does not decode.
+ * Leaves C in CONN_WRITING, CONN_WAIT_REDIS or CONN_CLOSING. */
 void router_dispatch(struct conn *c);
 
 #endif

@@ -118,7 +118,10 @@ worker_drain(const char *why)
     worker_drain_ev = evtimer_new(wctx.base, worker_drain_timeout_cb, NULL);
     if (worker_drain_ev != NULL)
         evtimer_add(worker_drain_ev, &tv);
-    conn_drain_all();
+    /* Connections are not closed here: each finishes its request, and an
+     * idle keep-alive one answers its next request (with "Connection:
+     * close") or closes at its keep-alive timeout. Closing idle ones now
+     * would race with clients that are sending a request on them. */
     if (wctx.active == 0)
         event_base_loopbreak(wctx.base);
 }
