@@ -47,6 +47,11 @@ static struct {
     size_t           n;
 } conn_req_free;
 
+/* Sequence numbers of requests; 44 bits of one travel in a request ref. */
+#define CONN_SEQ_BITS   44
+#define CONN_SEQ_MASK   ((UINT64_C(1) << CONN_SEQ_BITS) - 1)
+static uint64_t conn_next_seq = 1;
+
 void
 conn_set_state(struct conn *c, enum conn_state next)
 {
@@ -77,6 +82,7 @@ conn_req_attach(struct conn *c)
         }
     }
     memset(rq, 0, sizeof(*rq));
+    rq->seq = conn_next_seq++ & CONN_SEQ_MASK;
     rq->file_fd = -1;
     rq->start = clock_now();
     http_parser_init(&rq->parser, &rq->req);
@@ -92,6 +98,10 @@ conn_req_detach(struct conn *c)
 
     if (rq == NULL)
         return;
+    if (rq->abort_fn != NULL) {
+        rq->abort_fn(rq->abort_arg);
+        rq->abort_fn = NULL;
+    }
     if (rq->file_fd >= 0)
         close(rq->file_fd);
     buf_release(wctx.pool, &rq->wbuf);
@@ -103,6 +113,66 @@ conn_req_detach(struct conn *c)
     rq->next_free = conn_req_free.head;
     conn_req_free.head = rq;
     conn_req_free.n++;
+}
+
+/* ---- Asynchronous work ---- */
+
+void *
+conn_req_ref(const struct conn *c)
+{
+    /* slots stay below 2^20 (max_connections is at most 1000000) */
+    return (void *) (uintptr_t) (((uint64_t) c->slot << CONN_SEQ_BITS)
+                                 | c->rq->seq);
+}
+
+struct conn *
+conn_req_deref(void *ref)
+{
+    uint64_t v = (uint64_t) (uintptr_t) ref;
+    struct conn *c;
+
+    if ((v >> CONN_SEQ_BITS) >= conn_pool_high())
+        return NULL;
+    c = conn_pool_at((size_t) (v >> CONN_SEQ_BITS));
+    if (!c->in_use || c->rq == NULL || c->rq->seq != (v & CONN_SEQ_MASK))
+        return NULL;
+    return c;
+}
+
+void
+conn_req_on_abort(struct conn *c, void (*cancel)(uint64_t), uint64_t arg)
+{
+    c->rq->abort_fn = cancel;
+    c->rq->abort_arg = arg;
+}
+
+void
+conn_wait(struct conn *c)
+{
+    /* backstop; the Redis client and the hashing queue answer long before */
+    timer_set(&c->timer, clock_now() + (uint64_t) wctx.cfg.redis_timeout
+              + (uint64_t) wctx.cfg.send_timeout);
+    conn_set_state(c, CONN_WAIT_REDIS);
+}
+
+/* While C waits: has the client gone? Reads nothing (a pipelined request
+ * stays queued). RC_DONE on EOF or error, else RC_OK. */
+static int
+conn_wait_check_peer(struct conn *c)
+{
+    char ch;
+    ssize_t n;
+
+    if (!c->readable)
+        return RC_OK;
+    n = recv(c->fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0)
+        return RC_OK;       /* data waits; the edge is used up, keep the flag */
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        c->readable = false;
+        return RC_OK;
+    }
+    return RC_DONE;
 }
 
 /* ---- Open and close ---- */
@@ -738,6 +808,13 @@ conn_drive(struct conn *c)
             break;
 
         case CONN_WAIT_REDIS:
+            if (conn_wait_check_peer(c) == RC_DONE) {
+                /* nobody to answer: stop the work (conn_req_detach()) */
+                log_msg(LOG_INFO, "fd %d: client went away during a session "
+                        "request", c->fd);
+                conn_set_state(c, CONN_CLOSING);
+                break;
+            }
             return;
 
         case CONN_WRITING:
@@ -838,9 +915,20 @@ conn_timer_cb(struct timer_node *t)
         log_msg(LOG_INFO, "fd %d: client timed out reading the response", c->fd);
         break;
     case CONN_WAIT_REDIS:
-        /* the Redis client keeps its own deadline; this is a backstop */
-        log_msg(LOG_WARN, "fd %d: timed out waiting for Redis", c->fd);
-        break;
+        /* the Redis client keeps its own deadline; this is a backstop, and
+         * the client is owed an answer. The request's work is stopped and
+         * its ref dies with a new sequence number, so a late reply finds
+         * nothing. */
+        log_msg(LOG_WARN, "fd %d: timed out waiting for Redis or password "
+                "hashing; answering 503", c->fd);
+        if (c->rq->abort_fn != NULL) {
+            c->rq->abort_fn(c->rq->abort_arg);
+            c->rq->abort_fn = NULL;
+        }
+        c->rq->seq = conn_next_seq++ & CONN_SEQ_MASK;
+        conn_respond_error(c, 503, "Retry-After: 1\r\n");
+        conn_drive(c);
+        return;
     default:
         break;
     }

@@ -48,6 +48,9 @@ struct conn_req {
     struct http_request req;
     struct http_chunked chunked;
     struct buf          wbuf;           /* response head (and small bodies) */
+    uint64_t            seq;            /* request number in this worker */
+    void              (*abort_fn)(uint64_t);  /* see conn_req_on_abort() */
+    uint64_t            abort_arg;
     uint64_t            start;          /* ms: first byte of the request */
     uint64_t            body_deadline;  /* ms: the whole body by then */
     uint64_t            discard_left;   /* Content-Length bytes to drop */
@@ -130,6 +133,30 @@ void conn_respond_head(struct conn *c, struct http_head *h, int fd,
 /* Head H and an in-memory BODY of LEN bytes (copied). */
 void conn_respond_body(struct conn *c, struct http_head *h, const char *body,
                        size_t len);
+
+/* ---- Asynchronous work of one request ---- */
+
+/* A weak reference to C's current request, packed in a pointer for
+ * callback arguments: the slot and the request's sequence number (unique
+ * per worker). */
+void *conn_req_ref(const struct conn *c);
+
+/* The connection whose current request REF names, or NULL when that
+ * request is over: answered (say, by the wait's backstop timer), its
+ * connection closed or serving a later request. A late reply is then
+ * dropped instead of being applied to something else. */
+struct conn *conn_req_deref(void *ref);
+
+/* Work started for C's current request that should stop if the request
+ * ends first (a queued password hash): CANCEL(ARG) runs then, once. Pass
+ * NULL to forget it when the work is done. */
+void conn_req_on_abort(struct conn *c, void (*cancel)(uint64_t), uint64_t arg);
+
+/* Handlers that wait for Redis or hashing: C waits in CONN_WAIT_REDIS
+ * until a reply answers it; a client that closes meanwhile is noticed, and
+ * the wait is bounded by redis_timeout + send_timeout, after which the
+ * client gets 503. */
+void conn_wait(struct conn *c);
 
 /* Pointer to the decoded request body (after the head) and its length. */
 const char *conn_body(const struct conn *c, size_t *len);

@@ -25,6 +25,7 @@ enum { CRYPT_JOB_HASH, CRYPT_JOB_VERIFY };
 
 struct crypt_job {
     struct crypt_job *next;
+    uint64_t          id;
     int               kind;
     char              password[CRYPT_POOL_PW_MAX + 1];
     char              hash[CRYPT_POOL_HASH_MAX];    /* in (verify) / out (hash) */
@@ -46,6 +47,10 @@ static struct {
     bool              stopping;
     int               efd;
     struct event     *ev;
+    /* loop thread only: */
+    int               queued;       /* submitted, callback not yet run */
+    int               max_jobs;
+    uint64_t          next_id;
 } CP = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
          .efd = -1 };
 
@@ -161,16 +166,20 @@ crypt_done_cb(evutil_socket_t fd, short what, void *arg)
     CP.done.head = CP.done.tail = NULL;
     pthread_mutex_unlock(&CP.lock);
     while ((j = crypt_fifo_pop(&done)) != NULL) {
+        CP.queued--;
         j->cb(j->ok, j->hash, j->arg);
         free(j);
     }
 }
 
 int
-crypt_pool_init(struct event_base *base, int nthreads)
+crypt_pool_init(struct event_base *base, int nthreads, int max_jobs)
 {
     CP.nthreads = nthreads < 1 ? 1 : nthreads > CRYPT_POOL_MAX_THREADS
                   ? CRYPT_POOL_MAX_THREADS : nthreads;
+    CP.max_jobs = max_jobs < 1 ? 1 : max_jobs;
+    CP.queued = 0;
+    CP.next_id = 1;
     CP.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (CP.efd < 0) {
         log_errno(LOG_ERR, errno, "eventfd() failed");
@@ -205,12 +214,16 @@ crypt_pool_start(void)
 
 static int
 crypt_pool_submit(int kind, const char *password, size_t len, const char *hash,
-                  crypt_pool_cb cb, void *arg)
+                  crypt_pool_cb cb, void *arg, uint64_t *id)
 {
     struct crypt_job *j;
 
     if (len > CRYPT_POOL_PW_MAX || CP.ev == NULL || crypt_pool_start() != RC_OK)
         return RC_ERR;
+    /* CPU work is bounded: a burst beyond it is refused, not queued for
+     * clients that may be long gone by the time a thread gets to it */
+    if (CP.queued >= CP.max_jobs)
+        return RC_AGAIN;
     j = calloc(1, sizeof(*j));
     if (j == NULL)
         return RC_ERR;
@@ -226,6 +239,9 @@ crypt_pool_submit(int kind, const char *password, size_t len, const char *hash,
     }
     j->cb = cb;
     j->arg = arg;
+    j->id = CP.next_id++;
+    *id = j->id;
+    CP.queued++;
     pthread_mutex_lock(&CP.lock);
     crypt_fifo_push(&CP.todo, j);
     pthread_cond_signal(&CP.cond);
@@ -234,21 +250,62 @@ crypt_pool_submit(int kind, const char *password, size_t len, const char *hash,
 }
 
 int
-crypt_pool_hash(const char *password, size_t len, crypt_pool_cb cb, void *arg)
+crypt_pool_hash(const char *password, size_t len, crypt_pool_cb cb, void *arg,
+                uint64_t *id)
 {
-    return crypt_pool_submit(CRYPT_JOB_HASH, password, len, NULL, cb, arg);
+    return crypt_pool_submit(CRYPT_JOB_HASH, password, len, NULL, cb, arg, id);
+}
+
+void
+crypt_pool_cancel(uint64_t id)
+{
+    struct crypt_job *j, *prev = NULL;
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&CP.lock);
+    for (j = CP.todo.head; j != NULL; prev = j, j = j->next) {
+        if (j->id == id)
+            break;
+    }
+    if (j == NULL) {
+        pthread_mutex_unlock(&CP.lock);
+        return;                 /* running or done: too late to save work */
+    }
+    if (prev != NULL)
+        prev->next = j->next;
+    else
+        CP.todo.head = j->next;
+    if (CP.todo.tail == j)
+        CP.todo.tail = prev;
+    explicit_bzero(j->password, sizeof(j->password));
+    j->ok = false;
+    j->hash[0] = '\0';
+    crypt_fifo_push(&CP.done, j);
+    pthread_mutex_unlock(&CP.lock);
+    log_msg(LOG_INFO, "password job %llu cancelled before it ran: its "
+            "request is gone", (unsigned long long) id);
+    /* the callback runs from the loop, never from inside this call */
+    if (write(CP.efd, &one, sizeof(one)) < 0) {
+        /* the counter cannot overflow at our rates */
+    }
+}
+
+int
+crypt_pool_queued(void)
+{
+    return CP.queued;
 }
 
 int
 crypt_pool_verify(const char *password, size_t len, const char *hash,
-                  crypt_pool_cb cb, void *arg)
+                  crypt_pool_cb cb, void *arg, uint64_t *id)
 {
     /* a well-formed yescrypt hash of a random password nobody knows */
     static const char dummy[] =
         "$y$j9T$JZ/32Z5s9/3Gsv.EQd42J.$ZisoLcaAM2/cYOHKcXuv1d3WvkhR6UhhBbuMUaoE93A";
 
     return crypt_pool_submit(CRYPT_JOB_VERIFY, password, len,
-                             hash != NULL ? hash : dummy, cb, arg);
+                             hash != NULL ? hash : dummy, cb, arg, id);
 }
 
 void
@@ -265,10 +322,12 @@ crypt_pool_deinit(void)
     CP.started = 0;
     /* every job gets its answer, so callers free what they hold */
     while ((j = crypt_fifo_pop(&CP.done)) != NULL) {
+        CP.queued--;
         j->cb(j->ok, j->hash, j->arg);
         free(j);
     }
     while ((j = crypt_fifo_pop(&CP.todo)) != NULL) {
+        CP.queued--;
         j->cb(false, "", j->arg);
         free(j);
     }

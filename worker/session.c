@@ -26,7 +26,6 @@
 #include "http_util.h"
 #include "log.h"
 #include "redis_client.h"
-#include "timer.h"
 #include "worker_ctx.h"
 
 #define SESSION_USER_MIN      3
@@ -50,18 +49,19 @@ static const char session_fail_script[] =
 
 /* ---- Helpers ---- */
 
+/* Callbacks hold a reference to the request, not the connection: a reply
+ * that comes after its request was answered (timeout) or the connection
+ * moved on is dropped. */
 static void *
 session_ref(const struct conn *c)
 {
-    return (void *) (((uintptr_t) c->slot << 32) | c->gen);
+    return conn_req_ref(c);
 }
 
 static struct conn *
 session_conn(void *arg)
 {
-    struct conn_ref r = { (uint32_t) ((uintptr_t) arg >> 32),
-                          (uint32_t) ((uintptr_t) arg & 0xffffffffu) };
-    return conn_pool_deref(r);
+    return conn_req_deref(arg);
 }
 
 int
@@ -111,10 +111,29 @@ session_resume(struct conn *c)
 static void
 session_wait(struct conn *c)
 {
-    /* backstop; the Redis client and crypt pool answer long before */
-    timer_set(&c->timer, clock_now() + (uint64_t) wctx.cfg.redis_timeout
-              + (uint64_t) wctx.cfg.send_timeout);
-    conn_set_state(c, CONN_WAIT_REDIS);
+    conn_wait(c);
+}
+
+/* Too many passwords are being hashed already: answer at once. */
+static void
+session_busy(struct conn *c)
+{
+    static uint64_t last_log;
+    uint64_t now = clock_now();
+
+    if (last_log == 0 || now - last_log >= 1000) {
+        log_msg(LOG_WARN, "%d password jobs queued (hash_queue_max); "
+                "answering 503", crypt_pool_queued());
+        last_log = now;
+    }
+    conn_respond_error(c, 503, "Retry-After: 1\r\n");
+}
+
+/* A hashing job runs for C's request: stop it if the request ends first. */
+static void
+session_hashing(struct conn *c, uint64_t id)
+{
+    conn_req_on_abort(c, crypt_pool_cancel, id);
 }
 
 static void
@@ -222,6 +241,7 @@ session_register_hashed(bool ok, const char *hash, void *arg)
 
     if (c == NULL)
         return;
+    conn_req_on_abort(c, NULL, 0);
     if (!ok || session_form_read(c, &f) != RC_OK) {
         conn_respond_error(c, 500, NULL);
         session_resume(c);
@@ -243,6 +263,7 @@ void
 session_register(struct conn *c)
 {
     struct session_form f;
+    uint64_t id;
     int rc = session_form_read(c, &f);
 
     if (rc != RC_OK) {
@@ -254,12 +275,17 @@ session_register(struct conn *c)
         return;
     }
     rc = crypt_pool_hash(f.pass, (size_t) f.plen, session_register_hashed,
-                         session_ref(c));
+                         session_ref(c), &id);
     explicit_bzero(f.pass, sizeof(f.pass));
+    if (rc == RC_AGAIN) {
+        session_busy(c);
+        return;
+    }
     if (rc != RC_OK) {
         conn_respond_error(c, 500, NULL);
         return;
     }
+    session_hashing(c, id);
     session_wait(c);
 }
 
@@ -268,7 +294,7 @@ session_register(struct conn *c)
 /* State of one login across its steps (fail count, user lookup, password
  * check, session creation). Freed by the step that answers. */
 struct session_login {
-    struct conn_ref ref;
+    void           *ref;        /* session_ref() of the request */
     bool            known;      /* the user exists */
     char            token[SESSION_TOKEN_HEX + 1];
 };
@@ -277,7 +303,7 @@ struct session_login {
 static struct conn *
 session_login_conn(struct session_login *L)
 {
-    struct conn *c = conn_pool_deref(L->ref);
+    struct conn *c = session_conn(L->ref);
 
     if (c == NULL)
         free(L);
@@ -367,6 +393,7 @@ session_login_verified(bool ok, const char *hash, void *arg)
     UNUSED(hash);
     if (c == NULL)
         return;
+    conn_req_on_abort(c, NULL, 0);
     if (session_form_read(c, &f) != RC_OK) {
         session_login_end(c, L, 500);
         return;
@@ -405,6 +432,7 @@ session_login_user(const struct redis_client_reply *r, void *arg)
     struct conn *c = session_login_conn(L);
     struct session_form f;
     char hash[CRYPT_POOL_HASH_MAX];
+    uint64_t id;
     int rc;
 
     if (c == NULL)
@@ -424,10 +452,17 @@ session_login_user(const struct redis_client_reply *r, void *arg)
     }
     /* an unknown user is checked against a dummy hash: same cost */
     rc = crypt_pool_verify(f.pass, (size_t) f.plen, L->known ? hash : NULL,
-                           session_login_verified, L);
+                           session_login_verified, L, &id);
     explicit_bzero(f.pass, sizeof(f.pass));
-    if (rc != RC_OK)
+    if (rc == RC_AGAIN) {
+        session_busy(c);
+        free(L);
+        session_resume(c);
+    } else if (rc != RC_OK) {
         session_login_end(c, L, 500);
+    } else {
+        session_hashing(c, id);
+    }
 }
 
 static void
@@ -495,7 +530,7 @@ session_login(struct conn *c)
         conn_respond_error(c, 500, NULL);
         return;
     }
-    L->ref = conn_pool_ref(c);
+    L->ref = session_ref(c);
     snprintf(key, sizeof(key), "fail:%s", f.user);
     argv[0] = "GET"; lens[0] = 3;
     argv[1] = key;   lens[1] = strlen(key);

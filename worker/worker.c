@@ -299,7 +299,8 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     if (access_log_open(wctx.base, cfg->access_log) != RC_OK)
         return 2;
     if (redis_client_init(wctx.base, cfg) != RC_OK
-        || crypt_pool_init(wctx.base, WORKER_CRYPT_THREADS) != RC_OK) {
+        || crypt_pool_init(wctx.base, WORKER_CRYPT_THREADS,
+                           cfg->hash_queue_max) != RC_OK) {
         log_msg(LOG_CRIT, "cannot set up the session services");
         return 2;
     }
