@@ -8,3 +8,6 @@ add_test(NAME test_session_valgrind COMMAND test_session --valgrind)
 set_tests_properties(test_session_valgrind PROPERTIES LABELS integration
     RUN_SERIAL TRUE TIMEOUT 600
     ENVIRONMENT "WEBSERVER_BIN=$<TARGET_FILE:webserver>;WEBSERVER_SRC=${PROJECT_SOURCE_DIR}")
+
+# The worker's Redis connection: host names, reconnect after CLIENT KILL.
+add_integration_test(test_redis_client TIMEOUT 120)
