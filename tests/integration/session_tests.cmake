@@ -11,3 +11,7 @@ set_tests_properties(test_session_valgrind PROPERTIES LABELS integration
 
 # The worker's Redis connection: host names, reconnect after CLIENT KILL.
 add_integration_test(test_redis_client TIMEOUT 120)
+
+# Password hashing under a burst of logins: bounded queue, skipped jobs,
+# an answer for every client.
+add_integration_test(test_login_burst TIMEOUT 180)
