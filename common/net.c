@@ -172,3 +172,19 @@ net_local_port(int fd)
         return ntohs(((struct sockaddr_in6 *) &ss)->sin6_port);
     return RC_ERR;
 }
+
+void
+net_refuse(int fd, const char *resp, size_t len)
+{
+    char sink[4096];
+
+    /* best effort: the socket buffer of a fresh connection takes this */
+    if (send(fd, resp, len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+        shutdown(fd, SHUT_WR);
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+        if (n <= 0 && !(n < 0 && errno == EINTR))
+            break;
+    }
+    close(fd);
+}

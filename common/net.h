@@ -3,6 +3,8 @@
 #ifndef COMMON_NET_H
 #define COMMON_NET_H
 
+#include <stddef.h>
+
 /* Seconds the kernel holds a new connection that has sent nothing yet
  * before accept() sees it (TCP_DEFER_ACCEPT). */
 #define NET_DEFER_ACCEPT_S 1
@@ -36,5 +38,12 @@ int net_local_port(int fd);
 
 /* Format the peer address of FD ("127.0.0.1", "::1") into BUF; "-" on error. */
 void net_peer_name(int fd, char *buf, unsigned len);
+
+/* Refuse a fresh connection FD with the complete response RESP (LEN bytes):
+ * send it without blocking, shut the write side, read and drop what the
+ * client already sent (at most 64 KiB, without waiting), then close FD.
+ * Closing with unread input would send a reset, which can destroy the
+ * answer before the client reads it. */
+void net_refuse(int fd, const char *resp, size_t len);
 
 #endif

@@ -62,12 +62,7 @@ dispatch_refuse(int fd)
                 "answering 503");
         D.last_full_log = now;
     }
-    /* best effort: the socket buffer of a fresh connection takes this */
-    if (send(fd, dispatch_503, sizeof(dispatch_503) - 1,
-             MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-        /* the client is gone; nothing to do */
-    }
-    close(fd);
+    net_refuse(fd, dispatch_503, sizeof(dispatch_503) - 1);
 }
 
 static void dispatch_place(int fd);

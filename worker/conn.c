@@ -23,6 +23,7 @@
 #include "defs.h"
 #include "http_response.h"
 #include "log.h"
+#include "net.h"
 #include "router.h"
 #include "worker_ctx.h"
 
@@ -187,12 +188,17 @@ conn_open(int fd)
     struct conn *c = conn_pool_get();
 
     if (c == NULL) {
-        log_msg(LOG_WARN, "all %d connection slots in use; answering 503",
-                wctx.cfg.max_connections);
-        if (send(fd, conn_503, sizeof(conn_503) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-            /* the client is gone */
+        static uint64_t last_log;
+        static unsigned refused;
+        uint64_t now = clock_now();
+        refused++;
+        if (last_log == 0 || now - last_log >= 1000) {
+            log_msg(LOG_WARN, "all %d connection slots in use; answered 503 "
+                    "to %u connection(s)", wctx.cfg.max_connections, refused);
+            last_log = now;
+            refused = 0;
         }
-        close(fd);
+        net_refuse(fd, conn_503, sizeof(conn_503) - 1);
         worker_ctx_conn_closed();
         return RC_ERR;
     }

@@ -2,15 +2,21 @@
  * a signal that arrives while the server starts is handled, not fatal; a
  * reload whose workers cannot start keeps the old workers serving; a first
  * generation that cannot start makes the master exit 2; a config whose log
- * file cannot be opened is refused by -t and by a reload with FILE:LINE.
+ * file cannot be opened is refused by -t and by a reload with FILE:LINE;
+ * reloads under keep-alive load lose no request; a refused connection gets
+ * its 503 and a clean close, not a reset.
  * SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -189,6 +195,185 @@ test_robust_issue_8_first_generation_fails_exit_2(void **state)
     ws->passed = true;
 }
 
+/* issue 8.9: when every worker is full, the master's 503 arrives with a
+ * clean close: what the client had sent is read first, so closing does
+ * not reset the connection. */
+static void
+test_robust_issue_8_refusal_is_not_reset(void **state)
+{
+    struct ws_server *ws = *state;
+    char index[WS_PATH_MAX + 16], byte;
+    struct http_conn held, refused;
+    struct http_resp r;
+    ssize_t n;
+
+    snprintf(index, sizeof(index), "%s/index.html", ws->root);
+    assert_int_equal(ws_write_text(index, "hello\n"), 0);
+    assert_int_equal(ws_start_conf(ws, "processes = 1\nmax_connections = 1\n"),
+                     0);
+    /* an idle keep-alive connection holds the only slot (once the
+     * harness's readiness probe has left it) */
+    for (int64_t deadline = ws_now_ms() + WAIT_MS;;) {
+        assert_int_equal(http_conn_open(&held, ws->port), 0);
+        assert_int_equal(http_request(&held, "GET", "/", NULL, &r), HTTP_OK);
+        if (r.status == 200)
+            break;
+        assert_int_equal(r.status, 503);
+        http_resp_free(&r);
+        http_conn_close(&held);
+        if (ws_now_ms() > deadline)
+            fail_msg("the only slot never came free");
+        ws_sleep_ms(20);
+    }
+    http_resp_free(&r);
+
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(http_conn_open(&refused, ws->port), 0);
+        assert_int_equal(http_request(&refused, "GET", "/", NULL, &r), HTTP_OK);
+        assert_int_equal(r.status, 503);
+        assert_non_null(http_header(&r, "Retry-After"));
+        http_resp_free(&r);
+        n = recv(refused.fd, &byte, 1, 0);
+        if (n != 0)
+            fail_msg("after the 503: recv gave %zd (%s), want a clean EOF", n,
+                     n < 0 ? strerror(errno) : "data");
+        http_conn_close(&refused);
+    }
+    http_conn_close(&held);
+    ws->passed = true;
+}
+
+/* ---- Reloads under keep-alive load (issue 8.8) ---- */
+
+#define KA_CLIENTS  8
+#define KA_RELOADS  5
+
+struct ka_load {
+    int          port;
+    atomic_bool  stop;
+    atomic_long  ok;
+    atomic_long  failures;
+    atomic_long  reconnects;
+    char         first_failure[256];
+    pthread_mutex_t lock;
+};
+
+/* One client: GET / on a keep-alive connection, again and again; a new
+ * connection only when the server said "Connection: close". No retries:
+ * every failed request counts. */
+static void *
+ka_client(void *arg)
+{
+    struct ka_load *L = arg;
+    struct http_conn c;
+    bool open = false;
+
+    while (!atomic_load(&L->stop)) {
+        struct http_resp r;
+        int rc;
+
+        if (!open) {
+            if (http_conn_open(&c, L->port) != 0) {
+                rc = HTTP_ERR;
+                goto failed;
+            }
+            open = true;
+        }
+        rc = http_request(&c, "GET", "/", NULL, &r);
+        if (rc == HTTP_OK && r.status == 200) {
+            atomic_fetch_add(&L->ok, 1);
+            if (!r.keepalive) {
+                http_conn_close(&c);
+                open = false;
+                atomic_fetch_add(&L->reconnects, 1);
+            }
+            http_resp_free(&r);
+            continue;
+        }
+        if (rc == HTTP_OK) {
+            snprintf(L->first_failure, sizeof(L->first_failure), "status %d",
+                     r.status);
+            http_resp_free(&r);
+        }
+failed:
+        pthread_mutex_lock(&L->lock);
+        if (atomic_fetch_add(&L->failures, 1) == 0 && rc != HTTP_OK)
+            snprintf(L->first_failure, sizeof(L->first_failure), "%s",
+                     http_strerror());
+        pthread_mutex_unlock(&L->lock);
+        if (open)
+            http_conn_close(&c);
+        open = false;
+    }
+    if (open)
+        http_conn_close(&c);
+    return NULL;
+}
+
+/* Occurrences of NEEDLE in PATH. */
+static int
+count_in_file(const char *path, const char *needle)
+{
+    char *text = ws_read_file(path, NULL);
+    int n = 0;
+
+    for (const char *p = text; p != NULL && (p = strstr(p, needle)) != NULL;
+         p++)
+        n++;
+    free(text);
+    return n;
+}
+
+/* Reloads while clients keep their connections busy: the old workers
+ * answer every request that reaches them (the next one on an idle
+ * connection with "Connection: close"), so no request fails. */
+static void
+test_robust_issue_8_reload_keepalive_no_loss(void **state)
+{
+    struct ws_server *ws = *state;
+    struct ka_load L;
+    pthread_t tid[KA_CLIENTS];
+    char index[WS_PATH_MAX + 16];
+
+    memset(&L, 0, sizeof(L));
+    pthread_mutex_init(&L.lock, NULL);
+    snprintf(index, sizeof(index), "%s/index.html", ws->root);
+    assert_int_equal(ws_write_text(index, "hello\n"), 0);
+    assert_int_equal(ws_start_conf(ws, "processes = 2\n"
+                                       "shutdown_timeout = 20s\n"), 0);
+    L.port = ws->port;
+    for (int i = 0; i < KA_CLIENTS; i++)
+        assert_int_equal(pthread_create(&tid[i], NULL, ka_client, &L), 0);
+
+    for (int k = 1; k <= KA_RELOADS; k++) {
+        long before = atomic_load(&L.ok);
+        int64_t deadline = ws_now_ms() + WAIT_MS;
+
+        assert_int_equal(ws_signal(ws, SIGHUP), 0);
+        while (count_in_file(ws->error_log, "reload done") < k
+               || atomic_load(&L.ok) < before + 200) {
+            if (ws_now_ms() > deadline || atomic_load(&L.failures) > 0)
+                break;
+            ws_sleep_ms(10);
+        }
+        if (atomic_load(&L.failures) > 0)
+            break;
+        if (ws_now_ms() > deadline)
+            fail_msg("reload %d: not done, or no progress", k);
+    }
+    atomic_store(&L.stop, true);
+    for (int i = 0; i < KA_CLIENTS; i++)
+        pthread_join(tid[i], NULL);
+    fprintf(stderr, "%d reloads: %ld requests, %ld reconnects, %ld failed%s%s\n",
+            KA_RELOADS, atomic_load(&L.ok), atomic_load(&L.reconnects),
+            atomic_load(&L.failures), L.first_failure[0] ? ": " : "",
+            L.first_failure);
+    assert_int_equal(atomic_load(&L.failures), 0);
+    assert_true(atomic_load(&L.reconnects) > 0);
+    pthread_mutex_destroy(&L.lock);
+    ws->passed = true;
+}
+
 int
 main(void)
 {
@@ -203,6 +388,12 @@ main(void)
             ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(
             test_robust_issue_8_first_generation_fails_exit_2,
+            ws_fixture_setup, ws_fixture_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_robust_issue_8_refusal_is_not_reset,
+            ws_fixture_setup, ws_fixture_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_robust_issue_8_reload_keepalive_no_loss,
             ws_fixture_setup, ws_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -997,6 +997,22 @@ test_conn_client_hangs_up(void **state)
     assert_int_equal(timer_count(), 0);
 }
 
+/* Whole file PATH, NUL-terminated, malloc'd. */
+static char *
+read_whole(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char *text = calloc(1, 65536);
+    size_t n;
+
+    assert_non_null(fp);
+    assert_non_null(text);
+    n = fread(text, 1, 65535, fp);
+    text[n] = '\0';
+    fclose(fp);
+    return text;
+}
+
 /* Every slot taken: the next client gets a 503 and is closed at once. */
 static void
 test_conn_pool_full_503(void **state)
@@ -1022,6 +1038,41 @@ test_conn_pool_full_503(void **state)
     assert_non_null(strstr(buf, "\r\nConnection: close\r\n"));
     assert_int_equal(read(sv[1], buf, sizeof(buf)), 0);    /* closed */
     close(sv[1]);
+
+    /* issue 8.9: a burst of refusals is one warning, not one each */
+    {
+        char path[] = "/tmp/test_conn_log_XXXXXX";
+        int lfd = mkstemp(path);
+        char *text;
+        int lines = 0;
+
+        assert_true(lfd >= 0);
+        close(lfd);
+        log_set_level(LOG_WARN);
+        assert_int_equal(log_open(path), RC_OK);
+        for (int i = 0; i < 20; i++) {
+            assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK
+                                        | SOCK_CLOEXEC, 0, sv), 0);
+            send_str(sv[1], GET("/a.txt"));
+            assert_int_equal(conn_open(sv[0]), RC_ERR);
+            n = read(sv[1], buf, sizeof(buf) - 1);
+            assert_true(n > 0);
+            buf[n] = '\0';
+            assert_int_equal(strncmp(buf, "HTTP/1.1 503 ", 13), 0);
+            close(sv[1]);
+        }
+        log_set_level(LOG_CRIT);
+        assert_int_equal(log_open("stderr"), RC_OK);
+        text = read_whole(path);
+        for (const char *p = text; (p = strstr(p, "connection slots in use"))
+             != NULL; p++)
+            lines++;
+        free(text);
+        unlink(path);
+        /* at most one a second: 20 refusals in a moment give 0 or 1
+         * lines (2 if they straddle a second on a very slow machine) */
+        assert_true(lines <= 2);
+    }
 
     /* the others still work */
     send_str(f->client, GET("/a.txt"));
