@@ -246,6 +246,8 @@ crypt_pool_submit(int kind, const char *password, size_t len, const char *hash,
     crypt_fifo_push(&CP.todo, j);
     pthread_cond_signal(&CP.cond);
     pthread_mutex_unlock(&CP.lock);
+    log_msg(LOG_DEBUG, "password job %llu queued (%d waiting or running)",
+            (unsigned long long) j->id, CP.queued);
     return RC_OK;
 }
 
