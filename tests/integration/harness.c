@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -307,6 +308,22 @@ ws_wait_file_contains(const char *path, const char *needle, int timeout_ms)
     }
 }
 
+bool
+ws_wait_exists(const char *path, int timeout_ms)
+{
+    int64_t deadline = ws_now_ms() + timeout_ms;
+
+    for (;;) {
+        if (access(path, F_OK) == 0) {
+            return true;
+        }
+        if (ws_now_ms() >= deadline) {
+            return false;
+        }
+        ws_sleep_ms(POLL_MS);
+    }
+}
+
 long
 ws_read_number(const char *path)
 {
@@ -345,6 +362,43 @@ ws_src(void)
 {
     const char *s = getenv("WEBSERVER_SRC");
     return s && *s ? s : WS_DEFAULT_SRC;
+}
+
+const char *
+ws_bin_sanitizer(const char *path)
+{
+    /* an instrumented binary calls the init symbol; a dynamically linked
+     * runtime also shows as the library name in DT_NEEDED */
+    static const struct {
+        const char *marker;
+        const char *name;
+    } runtimes[] = {
+        { "__asan_init",   "AddressSanitizer" },
+        { "libasan.so",    "AddressSanitizer" },
+        { "__tsan_init",   "ThreadSanitizer" },
+        { "libtsan.so",    "ThreadSanitizer" },
+        { "__msan_init",   "MemorySanitizer" },
+        { "__hwasan_init", "HWAddressSanitizer" },
+        { "libhwasan.so",  "HWAddressSanitizer" },
+        { "__lsan_init",   "LeakSanitizer" },
+        { "liblsan.so",    "LeakSanitizer" },
+    };
+    const char *found = NULL;
+    size_t len;
+    char *bin = ws_read_file(path, &len);
+
+    if (bin == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof(runtimes) / sizeof(runtimes[0]); i++) {
+        if (memmem(bin, len, runtimes[i].marker,
+                   strlen(runtimes[i].marker)) != NULL) {
+            found = runtimes[i].name;
+            break;
+        }
+    }
+    free(bin);
+    return found;
 }
 
 /* ---- Spawning ---- */
@@ -1039,6 +1093,121 @@ ws_count_sockets(pid_t pid)
     return count;
 }
 
+/* ---- TCP connections of a port ---- */
+
+/* Socket states as /proc/net/tcp numbers them (include/net/tcp_states.h). */
+enum {
+    TCP_ST_ESTABLISHED = 1,
+    TCP_ST_SYN_RECV    = 3,
+    TCP_ST_CLOSE_WAIT  = 8,
+    TCP_ST_LISTEN      = 10
+};
+
+struct tcp_tally {
+    int  conns;                 /* ESTABLISHED, SYN_RECV, CLOSE_WAIT */
+    int  listeners;
+    long queued;                /* accept queues of the listeners */
+};
+
+/* Tally the sockets with local port PORT in /proc/net/tcp and tcp6. For a
+ * listener the rx_queue column is its accept queue. Returns 0, or -1 when
+ * neither file can be read. */
+static int
+tcp_tally(int port, struct tcp_tally *t)
+{
+    static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+    bool read_any = false;
+
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        FILE *f = fopen(files[i], "re");
+        char line[512];
+
+        if (f == NULL) {
+            continue;
+        }
+        read_any = true;
+        if (fgets(line, sizeof(line), f) == NULL) {     /* the header */
+            fclose(f);
+            continue;
+        }
+        while (fgets(line, sizeof(line), f) != NULL) {
+            unsigned int lport, rport, st;
+            unsigned long txq, rxq;
+
+            if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%X %*[0-9A-Fa-f]:%X %X "
+                       "%lX:%lX", &lport, &rport, &st, &txq, &rxq) != 5
+                || (int) lport != port) {
+                continue;
+            }
+            if (st == TCP_ST_LISTEN) {
+                t->listeners++;
+                t->queued += (long) rxq;
+            } else if (st == TCP_ST_ESTABLISHED || st == TCP_ST_SYN_RECV
+                       || st == TCP_ST_CLOSE_WAIT) {
+                t->conns++;
+            }
+        }
+        fclose(f);
+    }
+    if (!read_any) {
+        ws_say("cannot read /proc/net/tcp: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int
+ws_tcp_server_conns(int port)
+{
+    struct tcp_tally t;
+
+    return tcp_tally(port, &t) == 0 ? t.conns : -1;
+}
+
+int
+ws_wait_tcp_server_conns(int port, int max, int timeout_ms)
+{
+    int64_t deadline = ws_now_ms() + timeout_ms;
+
+    for (;;) {
+        int n = ws_tcp_server_conns(port);
+        if (n == -1 || n <= max || ws_now_ms() >= deadline) {
+            return n;
+        }
+        ws_sleep_ms(POLL_MS);
+    }
+}
+
+int
+ws_tcp_accept_queue(int port)
+{
+    struct tcp_tally t;
+
+    if (tcp_tally(port, &t) == -1) {
+        return -1;
+    }
+    if (t.listeners == 0) {
+        ws_say("nothing listens on port %d", port);
+        return -1;
+    }
+    return (int) t.queued;
+}
+
+int
+ws_wait_accepted(int port, int timeout_ms)
+{
+    int64_t deadline = ws_now_ms() + timeout_ms;
+
+    for (;;) {
+        int n = ws_tcp_accept_queue(port);
+        if (n <= 0 || ws_now_ms() >= deadline) {
+            return n;
+        }
+        ws_sleep_ms(POLL_MS);
+    }
+}
+
 /* ---- HTTP client ---- */
 
 static _Thread_local char http_err[256];
@@ -1052,6 +1221,52 @@ http_fail(int rc, const char *fmt, ...)
     vsnprintf(http_err, sizeof(http_err), fmt, ap);
     va_end(ap);
     return rc;
+}
+
+int
+ws_wait_readable(const int *fds, int n, int timeout_ms, int64_t *at)
+{
+    struct pollfd p[64];
+    int64_t deadline = ws_now_ms() + timeout_ms;
+    int ready = 0;
+
+    if (n < 0 || n > (int) (sizeof(p) / sizeof(p[0]))) {
+        ws_say("ws_wait_readable: %d fds, at most %zu", n,
+               sizeof(p) / sizeof(p[0]));
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        p[i].fd = fds[i];
+        p[i].events = POLLIN;
+        p[i].revents = 0;
+        if (at != NULL) {
+            at[i] = -1;
+        }
+    }
+    while (ready < n) {
+        int64_t now = ws_now_ms();
+        int rc;
+
+        if (now >= deadline) {
+            break;
+        }
+        rc = poll(p, (nfds_t) n, (int) (deadline - now));
+        if (rc == -1 && errno != EINTR) {
+            ws_say("poll: %s", strerror(errno));
+            break;
+        }
+        now = ws_now_ms();
+        for (int i = 0; rc > 0 && i < n; i++) {
+            if (p[i].fd >= 0 && p[i].revents != 0) {
+                if (at != NULL) {
+                    at[i] = now;
+                }
+                p[i].fd = -1;           /* poll() skips it from now on */
+                ready++;
+            }
+        }
+    }
+    return ready;
 }
 
 const char *

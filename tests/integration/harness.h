@@ -20,6 +20,10 @@
 #define WS_READY_MS      10000   /* start: port file + connect */
 #define WS_STOP_MS       5000    /* stop: SIGTERM, then SIGKILL */
 #define WS_IO_TIMEOUT_S  10      /* SO_RCVTIMEO / SO_SNDTIMEO of clients */
+#define WS_WAIT_MS       20000   /* deadline of a wait on a condition: it
+                                  * only bounds a hang, never a speed */
+#define WS_EXIT_SKIP     77      /* exit code of a test program that could
+                                  * not run here (ctest SKIP_RETURN_CODE) */
 
 /* ---- Time ---- */
 
@@ -61,6 +65,9 @@ bool ws_file_contains(const char *path, const char *needle);
 bool ws_wait_file_contains(const char *path, const char *needle,
                            int timeout_ms);
 
+/* Poll PATH every 20 ms until it exists or TIMEOUT_MS pass. */
+bool ws_wait_exists(const char *path, int timeout_ms);
+
 /* First positive integer in PATH, or -1. */
 long ws_read_number(const char *path);
 
@@ -70,6 +77,14 @@ long ws_read_number(const char *path);
 const char *ws_bin(void);
 /* $WEBSERVER_SRC, else the source dir compiled in by CMake. */
 const char *ws_src(void);
+
+/* The sanitizer runtime linked into the executable PATH that needs shadow
+ * memory or thread control valgrind cannot give it ("AddressSanitizer",
+ * "ThreadSanitizer", "MemorySanitizer", "HWAddressSanitizer",
+ * "LeakSanitizer"), found by its init symbol or shared library name; NULL
+ * when there is none (UBSan alone runs under valgrind) or PATH cannot be
+ * read (running it then fails and says why). */
+const char *ws_bin_sanitizer(const char *path);
 
 /* ---- The server under test ---- */
 
@@ -195,6 +210,28 @@ bool ws_pid_in(pid_t pid, const pid_t *pids, int n);
 /* Entries of /proc/PID/fd whose link starts with "socket:", or -1. */
 int ws_count_sockets(pid_t pid);
 
+/* ---- TCP connections of a port (/proc/net/tcp and tcp6) ---- */
+
+/* Connections the server listening on PORT holds or has yet to accept():
+ * sockets of this network namespace with local port PORT in state
+ * ESTABLISHED, SYN_RECV or CLOSE_WAIT. Once the server has closed one
+ * (FIN_WAIT*, LAST_ACK, TIME_WAIT) or it was reset, it no longer counts;
+ * the listener never does. A client that hung up leaves its connection in
+ * CLOSE_WAIT until the server closes it. Returns how many, or -1. */
+int ws_tcp_server_conns(int port);
+
+/* Poll every 20 ms until ws_tcp_server_conns(PORT) <= MAX, at most
+ * TIMEOUT_MS. Returns the last count (-1 on error). */
+int ws_wait_tcp_server_conns(int port, int max, int timeout_ms);
+
+/* Connections in the accept queue of the listener on PORT (complete, not
+ * yet accept()ed), or -1 when nothing listens there. */
+int ws_tcp_accept_queue(int port);
+
+/* Poll every 20 ms until the accept queue of PORT is empty, at most
+ * TIMEOUT_MS. Returns the last length (0: the server took them all). */
+int ws_wait_accepted(int port, int timeout_ms);
+
 /* ---- HTTP client ---- */
 
 enum {
@@ -277,6 +314,13 @@ int http_get(int port, const char *path, struct http_resp *r);
 const char *http_header(const struct http_resp *r, const char *name);
 
 void http_resp_free(struct http_resp *r);
+
+/* Poll FDS[0..N) (N <= 64) until each has something to read (data, EOF or
+ * an error), at most TIMEOUT_MS, reading nothing. AT (if not NULL) gets per
+ * fd the ws_now_ms() when it was first seen readable, or -1. All fds are
+ * watched at once, so AT[i] is close to when FDS[i] became readable even
+ * if another one takes longer. Returns how many became readable. */
+int ws_wait_readable(const int *fds, int n, int timeout_ms, int64_t *at);
 
 /* Why the last HTTP call of this thread failed. */
 const char *http_strerror(void);

@@ -171,7 +171,7 @@ test_cli_signal_reload_then_quit(void **state)
     write_pidfile_config(ws);
     assert_int_equal(ws_start(ws, NULL), 0);
     assert_int_equal(wait_pid_file(ws->pid_file), ws->pid);
-    assert_int_equal(ws_wait_children(ws->pid, 2, 5000, old), 2);
+    assert_int_equal(ws_wait_children(ws->pid, 2, WS_WAIT_MS, old), 2);
 
     res = run(reload);
     if (res.code != 0) {
@@ -223,7 +223,7 @@ test_cli_signal_stop(void **state)
     write_pidfile_config(ws);
     assert_int_equal(ws_start(ws, NULL), 0);
     assert_int_equal(wait_pid_file(ws->pid_file), ws->pid);
-    assert_int_equal(ws_wait_children(ws->pid, 2, 5000, kids), 2);
+    assert_int_equal(ws_wait_children(ws->pid, 2, WS_WAIT_MS, kids), 2);
 
     res = run(stop);
     if (res.code != 0) {
@@ -291,16 +291,17 @@ test_cli_daemonize(void **state)
     ws->running = true;
     assert_int_equal(ws_wait_ready(ws, 10000), 0);
     expect_index(ws->port);
-    n = ws_wait_children(ws->pid, 2, 5000, kids);
+    n = ws_wait_children(ws->pid, 2, WS_WAIT_MS, kids);
     assert_int_equal(n, 2);
     fprintf(stderr, "daemon master %ld (sid %ld), workers %d %d\n", pid,
             (long) getsid((pid_t) pid), (int) kids[0], (int) kids[1]);
 
     assert_int_equal(ws_signal(ws, SIGTERM), 0);
-    if (ws_wait_exit(ws, 5000, NULL) == -1) {
-        fail_msg("daemon master %ld still running 5 s after SIGTERM", pid);
+    if (ws_wait_exit(ws, WS_WAIT_MS, NULL) == -1) {
+        fail_msg("daemon master %ld still running %d ms after SIGTERM", pid,
+                 WS_WAIT_MS);
     }
-    assert_int_equal(ws_wait_pids_gone(kids, n, 5000), 0);
+    assert_int_equal(ws_wait_pids_gone(kids, n, WS_WAIT_MS), 0);
     ws->passed = true;
 }
 

@@ -23,7 +23,10 @@
 
 #include "harness.h"
 
-#define CONF          "processes = 2\n"
+/* idle timeouts far beyond CLOSE_MS: a close within it is the server's
+ * answer to the request, never a timeout */
+#define CONF          "processes = 2\nkeepalive_timeout = 60s\n" \
+                      "header_timeout = 60s\n"
 #define DATA_SIZE     1000
 #define DATA_SEED     7
 #define DATA_MTIME    1600000000            /* Sun, 13 Sep 2020 12:26:40 GMT */
@@ -34,7 +37,7 @@
 #define B_TEXT        "file b, a little longer\n"
 #define C_TEXT        "file c, longer still than file b\n"
 #define SECRET        "S3CR3T-MARKER-do-not-serve"
-#define CLOSE_MS      3000      /* a server that closes does so well within */
+#define CLOSE_MS      WS_WAIT_MS /* bounds a hang: closes come at once */
 #define QUIET_MS      200       /* how long "nothing more arrives" is watched */
 
 /* ---- Fixture ---- */

@@ -1,12 +1,13 @@
 /* test_memory.c - worker RSS stays flat under 50 slow downloads of a
- * 512 MiB sparse file, and a server at max_connections answers 503 without
- * hurting the connection it serves.
+ * 512 MiB sparse file, all open at once, and a server at max_connections
+ * answers 503 without hurting the connection it serves.
  * SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +23,10 @@
 #define NWORKERS      2
 #define TICK_BYTES    (64 * 1024)       /* read this much ... */
 #define TICK_MS       10                /* ... then sleep this long */
-#define DOWNLOAD_MS   4000              /* then close: not the whole file */
-#define SAMPLE_FROM   1000              /* RSS samples from here ... */
-#define SAMPLE_TO     3500              /* ... to here, every 100 ms */
+#define MIN_BYTES     ((size_t) 1 << 20) /* once every download got this, */
+#define SAMPLES       25                /* this many more samples, 100 ms
+                                         * apart, then all close (none gets
+                                         * near the end of the file) */
 #define MAX_GROWTH_KB (8 * 1024)
 #define A_TEXT        "file a\n"
 
@@ -71,11 +73,13 @@ struct download {
     pthread_t         thread;
     int               port;
     pthread_barrier_t *go;
-    /* results */
+    atomic_int        *settled;     /* downloads past MIN_BYTES or cut off */
+    atomic_bool       *stop;        /* set by the test: close and return */
+    /* results, read after the join */
     int               status;       /* from the status line, 0 if none */
     long long         length;       /* Content-Length, -1 if none */
     size_t            received;     /* bytes, head included */
-    bool              cut_off;      /* EOF or error before DOWNLOAD_MS */
+    bool              cut_off;      /* EOF or error before STOP */
     char              why[128];
 };
 
@@ -101,29 +105,31 @@ download_head(struct download *d, const char *buf, size_t len)
     }
 }
 
+/* Read TICK_BYTES, sleep TICK_MS, until *STOP; counts itself into
+ * *SETTLED once past MIN_BYTES, or when cut off, so the test never waits
+ * for a download that cannot get there. */
 static void *
 download_run(void *arg)
 {
     struct download *d = arg;
     struct http_conn c;
+    bool counted = false;
     char *buf = malloc(TICK_BYTES);
-    int64_t deadline;
 
     d->length = -1;
+    c.fd = -1;
     pthread_barrier_wait(d->go);
     if (buf == NULL || http_conn_open(&c, d->port) == -1) {
         snprintf(d->why, sizeof(d->why), "connect: %s", http_strerror());
         d->cut_off = true;
-        free(buf);
-        return NULL;
+        goto done;
     }
     if (http_send_request(&c, "GET", "/big.bin", NULL) != HTTP_OK) {
         snprintf(d->why, sizeof(d->why), "send: %s", http_strerror());
         d->cut_off = true;
         goto done;
     }
-    deadline = ws_now_ms() + DOWNLOAD_MS;
-    while (ws_now_ms() < deadline) {
+    while (!atomic_load(d->stop)) {
         size_t tick = 0;
 
         while (tick < TICK_BYTES) {
@@ -140,29 +146,21 @@ download_run(void *arg)
             tick += (size_t) n;
             d->received += (size_t) n;
         }
-        ws_sleep_ms(TICK_MS);
+        if (!counted && d->received >= MIN_BYTES) {
+            counted = true;
+            atomic_fetch_add(d->settled, 1);
+        }
+        ws_sleep_ms(TICK_MS);           /* the slow reader's pace */
     }
 done:
-    http_conn_close(&c);
+    if (!counted) {
+        atomic_fetch_add(d->settled, 1);
+    }
+    if (c.fd >= 0) {
+        http_conn_close(&c);
+    }
     free(buf);
     return NULL;
-}
-
-/* Sockets of PID once two readings 100 ms apart agree (at most 2 s). */
-static int
-settled_sockets(pid_t pid)
-{
-    int prev = -2, now = -1;
-
-    for (int i = 0; i < 20; i++) {
-        now = ws_count_sockets(pid);
-        if (now == prev) {
-            break;
-        }
-        prev = now;
-        ws_sleep_ms(100);
-    }
-    return now;
 }
 
 static void
@@ -174,12 +172,14 @@ test_http_memory_flat_under_slow_downloads(void **state)
     long before[NWORKERS], peak[NWORKERS];
     int sock_base[NWORKERS], sock_peak = 0;
     pthread_barrier_t go;
-    int64_t t0;
-    int failed = 0;
+    atomic_int settled = 0;
+    atomic_bool stop = false;
+    int64_t deadline;
+    int failed = 0, samples = 0;
 
     assert_non_null(dl);
     assert_int_equal(ws_start_conf(ws, "processes = 2\n"), 0);
-    assert_int_equal(ws_wait_children(ws->pid, NWORKERS, 5000, kids),
+    assert_int_equal(ws_wait_children(ws->pid, NWORKERS, WS_WAIT_MS, kids),
                      NWORKERS);
 
     /* warm up both workers on the same paths (a range of the big file
@@ -200,8 +200,10 @@ test_http_memory_flat_under_slow_downloads(void **state)
         http_resp_free(&r);
         http_conn_close(&c);
     }
+    /* the baseline once the server has closed all of them */
+    assert_int_equal(ws_wait_tcp_server_conns(ws->port, 0, WS_WAIT_MS), 0);
     for (int w = 0; w < NWORKERS; w++) {
-        sock_base[w] = settled_sockets(kids[w]);
+        sock_base[w] = ws_count_sockets(kids[w]);
         before[w] = rss_kb(kids[w]);
         peak[w] = before[w];
         assert_true(before[w] > 0);
@@ -211,15 +213,19 @@ test_http_memory_flat_under_slow_downloads(void **state)
     for (int i = 0; i < NDOWNLOADS; i++) {
         dl[i].port = ws->port;
         dl[i].go = &go;
+        dl[i].settled = &settled;
+        dl[i].stop = &stop;
         assert_int_equal(pthread_create(&dl[i].thread, NULL, download_run,
                                         &dl[i]), 0);
     }
     pthread_barrier_wait(&go);
-    t0 = ws_now_ms();
 
-    /* sample while all of them are downloading */
-    ws_sleep_ms(SAMPLE_FROM);
-    while (ws_now_ms() - t0 < SAMPLE_TO) {
+    /* sample while they download: until every one got MIN_BYTES (or was
+     * cut off), then SAMPLES more while all of them are open at once. No
+     * assert until the join: the threads must be stopped first */
+    deadline = ws_now_ms() + WS_WAIT_MS;
+    for (int after = 0; after < SAMPLES; samples++) {
+        bool all = atomic_load(&settled) == NDOWNLOADS;
         int socks = 0;
 
         for (int w = 0; w < NWORKERS; w++) {
@@ -232,8 +238,14 @@ test_http_memory_flat_under_slow_downloads(void **state)
         if (socks > sock_peak) {
             sock_peak = socks;
         }
+        if (all) {
+            after++;
+        } else if (ws_now_ms() >= deadline) {
+            break;                      /* the laggards are reported below */
+        }
         ws_sleep_ms(100);
     }
+    atomic_store(&stop, true);
     for (int i = 0; i < NDOWNLOADS; i++) {
         pthread_join(dl[i].thread, NULL);
     }
@@ -244,14 +256,14 @@ test_http_memory_flat_under_slow_downloads(void **state)
                 "(+%ld kB)\n", (int) kids[w], before[w], peak[w],
                 peak[w] - before[w]);
     }
-    fprintf(stderr, "workers held up to %d download sockets at once\n",
-            sock_peak);
+    fprintf(stderr, "workers held up to %d download sockets at once "
+            "(%d samples)\n", sock_peak, samples);
 
     /* every download really ran the whole time */
     for (int i = 0; i < NDOWNLOADS; i++) {
         if (dl[i].cut_off || dl[i].status != 200
             || dl[i].length != (long long) BIG_SIZE
-            || dl[i].received < (size_t) 1 << 20) {
+            || dl[i].received < MIN_BYTES) {
             fprintf(stderr, "download %d: status %d, length %lld, %zu bytes"
                     "%s%s\n", i, dl[i].status, dl[i].length, dl[i].received,
                     dl[i].cut_off ? ", cut off: " : "", dl[i].why);
@@ -292,7 +304,7 @@ test_http_memory_full_server_answers_503(void **state)
 
     /* the first connection: retry while the readiness probe may still
      * hold the only slot */
-    deadline = ws_now_ms() + 3000;
+    deadline = ws_now_ms() + WS_WAIT_MS;
     for (;;) {
         assert_int_equal(http_conn_open(&first, ws->port), 0);
         rc = http_request(&first, "GET", "/a.txt", NULL, &r);
@@ -304,7 +316,8 @@ test_http_memory_full_server_answers_503(void **state)
         }
         http_conn_close(&first);
         if (ws_now_ms() >= deadline) {
-            fail_msg("no slot for the first connection within 3 s");
+            fail_msg("no slot for the first connection within %d ms",
+                     WS_WAIT_MS);
         }
         ws_sleep_ms(50);
     }
@@ -336,7 +349,7 @@ test_http_memory_full_server_answers_503(void **state)
     http_conn_close(&first);
 
     /* and once it is gone, the slot serves again */
-    deadline = ws_now_ms() + 3000;
+    deadline = ws_now_ms() + WS_WAIT_MS;
     for (;;) {
         rc = http_get(ws->port, "/a.txt", &r);
         if (rc == HTTP_OK && r.status == 200) {
@@ -347,7 +360,7 @@ test_http_memory_full_server_answers_503(void **state)
             http_resp_free(&r);
         }
         if (ws_now_ms() >= deadline) {
-            fail_msg("the freed slot is not reused within 3 s");
+            fail_msg("the freed slot is not reused within %d ms", WS_WAIT_MS);
         }
         ws_sleep_ms(50);
     }

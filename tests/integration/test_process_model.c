@@ -34,7 +34,7 @@ start_three(struct ws_server *ws, pid_t *kids)
     assert_int_equal(ws_write_config(ws, "# test_process_model\n"), 0);
     assert_int_equal(ws_start(ws, args), 0);
 
-    n = ws_wait_children(ws->pid, NWORKERS, 5000, kids);
+    n = ws_wait_children(ws->pid, NWORKERS, WS_WAIT_MS, kids);
     if (n != NWORKERS) {
         fprintf(stderr, "master %d has %d children, want %d\n",
                 (int) ws->pid, n, NWORKERS);
@@ -135,30 +135,19 @@ test_process_model_balances_keepalive_connections(void **state)
 {
     struct ws_server *ws = *state;
     pid_t kids[WS_MAX_PROCS];
-    int before[NWORKERS] = { 0 }, after[NWORKERS], delta[NWORKERS];
-    int master_before = 0, master_after, sum = 0, i;
+    int before[NWORKERS], after[NWORKERS], delta[NWORKERS];
+    int master_before, master_after, sum = 0, i;
     struct http_conn *conns = calloc(NCONNS, sizeof(*conns));
     double mean = (double) NCONNS / NWORKERS;
 
     assert_non_null(conns);
     start_three(ws, kids);
     /* the readiness probe's connection may still be open in a worker:
-     * sample until two readings 100 ms apart agree (at most 2 s) */
-    for (int tries = 0; tries < 20; tries++) {
-        bool same = true;
-
-        master_before = ws_count_sockets(ws->pid);
-        for (i = 0; i < NWORKERS; i++) {
-            int s = ws_count_sockets(kids[i]);
-            same = same && s == before[i];
-            before[i] = s;
-        }
-        if (same && tries > 0) {
-            break;
-        }
-        ws_sleep_ms(100);
-    }
+     * take the baseline once the server holds no connection */
+    assert_int_equal(ws_wait_tcp_server_conns(ws->port, 0, WS_WAIT_MS), 0);
+    master_before = ws_count_sockets(ws->pid);
     for (i = 0; i < NWORKERS; i++) {
+        before[i] = ws_count_sockets(kids[i]);
         assert_true(before[i] >= 0);
     }
 
@@ -227,8 +216,9 @@ test_process_model_respawns_killed_worker(void **state)
     victim = old[1];
     assert_int_equal(kill(victim, SIGKILL), 0);
 
-    /* within 2 s: three children, the victim gone, one new pid */
-    deadline = ws_now_ms() + 2000;
+    /* three children again, the victim gone, one new pid (a slot is
+     * respawned at most once a second) */
+    deadline = ws_now_ms() + WS_WAIT_MS;
     for (;;) {
         n = ws_children(ws->pid, now, WS_MAX_PROCS);
         fresh = 0;
@@ -241,8 +231,8 @@ test_process_model_respawns_killed_worker(void **state)
             break;
         }
         if (ws_now_ms() >= deadline) {
-            fail_msg("2 s after kill -9 %d: %d children, new pid %d",
-                     (int) victim, n, (int) fresh);
+            fail_msg("%d ms after kill -9 %d: %d children, new pid %d",
+                     WS_WAIT_MS, (int) victim, n, (int) fresh);
         }
         ws_sleep_ms(20);
     }

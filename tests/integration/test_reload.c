@@ -288,7 +288,7 @@ start_with_client(struct ws_server *ws, pid_t *old)
 
     write_processes_config(ws, 2);
     assert_int_equal(ws_start(ws, NULL), 0);
-    assert_int_equal(ws_wait_children(ws->pid, 2, 5000, old), 2);
+    assert_int_equal(ws_wait_children(ws->pid, 2, WS_WAIT_MS, old), 2);
     cl->port = ws->port;
 
     assert_int_equal(pthread_create(&running_tid, NULL, client_main, cl), 0);
@@ -364,7 +364,7 @@ test_reload_broken_config_keeps_workers(void **state)
 
     write_processes_config(ws, 2);
     assert_int_equal(ws_start(ws, NULL), 0);
-    assert_int_equal(ws_wait_children(ws->pid, 2, 5000, old), 2);
+    assert_int_equal(ws_wait_children(ws->pid, 2, WS_WAIT_MS, old), 2);
 
     write_processes_config(ws, 3);
     assert_int_equal(ws_signal(ws, SIGHUP), 0);
@@ -412,7 +412,7 @@ test_reload_hung_old_worker_is_killed(void **state)
 
     assert_int_equal(ws_start_conf(ws, "processes = 1\n"
                                        "shutdown_timeout = 1s\n"), 0);
-    assert_int_equal(ws_wait_children(ws->pid, 1, 5000, old), 1);
+    assert_int_equal(ws_wait_children(ws->pid, 1, WS_WAIT_MS, old), 1);
     assert_int_equal(kill(old[0], SIGSTOP), 0);
 
     assert_int_equal(ws_write_config(ws, "processes = 1\n"
@@ -466,7 +466,7 @@ test_reload_backlog_only(void **state)
     char conf[128];
 
     assert_int_equal(ws_start_conf(ws, "processes = 1\nbacklog = 128\n"), 0);
-    assert_int_equal(ws_wait_children(ws->pid, 1, 5000, before), 1);
+    assert_int_equal(ws_wait_children(ws->pid, 1, WS_WAIT_MS, before), 1);
     /* keep the bound port, or port = 0 would ask for a new one */
     snprintf(conf, sizeof(conf), "processes = 1\nbacklog = 256\nport = %d\n",
              ws->port);
@@ -490,7 +490,7 @@ test_reload_bind_failure_keeps_running(void **state)
     struct http_resp r;
 
     assert_int_equal(ws_start_conf(ws, "processes = 1\n"), 0);
-    assert_int_equal(ws_wait_children(ws->pid, 1, 5000, before), 1);
+    assert_int_equal(ws_wait_children(ws->pid, 1, WS_WAIT_MS, before), 1);
     /* a literal this host does not have: bind() fails with EADDRNOTAVAIL */
     assert_int_equal(ws_write_config(ws, "processes = 1\n"
                                          "listen_address = 192.0.2.1\n"), 0);
