@@ -292,6 +292,12 @@ master_spawn(struct worker_slot *w, const struct config *cfg)
         }
         snprintf(tag, sizeof(tag), "worker %d", w->id);
         log_set_tag(tag);
+        /* a generation started by a reload logs where its config says,
+         * while the master switches only when that generation takes over */
+        if (strcmp(cfg->error_log, M.cfg.error_log) != 0
+            && log_open(cfg->error_log) != RC_OK)
+            _exit(2);
+        log_set_level(cfg->log_level);
         /* the master's event_base is left alone: freeing it here would
          * touch the epoll instance the master still uses */
         code = worker_main(cfg, fds[1], w->id);

@@ -173,6 +173,28 @@ test_robust_issue_8_reload_dead_generation_keeps_old(void **state)
     ws->passed = true;
 }
 
+/* A reload that moves error_log: the new generation logs to the new file
+ * from its first line (it is forked before the master switches, at
+ * takeover), and nothing of it goes to the old one. */
+static void
+test_robust_reload_moves_error_log(void **state)
+{
+    struct ws_server *ws = *state;
+    char second[WS_PATH_MAX + 16], text[WS_PATH_MAX * 2];
+
+    snprintf(second, sizeof(second), "%s/second.log", ws->dir);
+    assert_int_equal(ws_start_conf(ws, "processes = 1\nlog_level = info\n"), 0);
+    assert_true(ws_wait_file_contains(ws->error_log, "[worker 1]", WAIT_MS));
+    snprintf(text, sizeof(text), "processes = 1\nlog_level = info\n"
+             "error_log = %s\n", second);
+    assert_int_equal(ws_write_config(ws, text), 0);
+    assert_int_equal(ws_signal(ws, SIGHUP), 0);
+    assert_true(ws_wait_file_contains(second, "reload done", WAIT_MS));
+    assert_true(ws_wait_file_contains(second, "[worker 2]", WAIT_MS));
+    assert_false(ws_file_contains(ws->error_log, "[worker 2]"));
+    ws->passed = true;
+}
+
 /* issue 8.2: at start, a generation that cannot run makes the master exit
  * 2 (not a master without workers answering 503). */
 static void
@@ -388,6 +410,9 @@ main(void)
             ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(
             test_robust_issue_8_first_generation_fails_exit_2,
+            ws_fixture_setup, ws_fixture_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_robust_reload_moves_error_log,
             ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(
             test_robust_issue_8_refusal_is_not_reset,

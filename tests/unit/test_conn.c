@@ -997,6 +997,36 @@ test_conn_client_hangs_up(void **state)
     assert_int_equal(timer_count(), 0);
 }
 
+/* issue 8.9: a request reference names one request, not the connection:
+ * it stops resolving when that request is answered, even though the
+ * connection goes on with the next one, so a late async reply is dropped. */
+static void
+test_conn_req_ref_dies_with_its_request(void **state)
+{
+    struct fx *f = *state;
+    struct conn *c;
+    void *ref;
+
+    open_client(f);
+    send_str(f->client, "GET /a.txt HTTP/1.1\r\nHost: t\r\n");
+    for (int i = 0; i < 3; i++)
+        event_base_loop(wctx.base, EVLOOP_NONBLOCK);
+    c = the_conn();
+    assert_string_equal(conn_state_name[c->state], "READING");
+    ref = conn_req_ref(c);
+    assert_ptr_equal(conn_req_deref(ref), c);
+    send_str(f->client, "\r\n" GET("/b.txt"));
+    wait_responses(f, 2);
+    /* same connection, later request: the old reference is dead */
+    assert_ptr_equal(the_conn(), c);
+    assert_null(conn_req_deref(ref));
+    send_str(f->client, "GET /a.txt HTTP/1.1\r\nHost: t\r\n");
+    for (int i = 0; i < 3; i++)
+        event_base_loop(wctx.base, EVLOOP_NONBLOCK);
+    assert_null(conn_req_deref(ref));
+    assert_non_null(conn_req_deref(conn_req_ref(c)));
+}
+
 /* Whole file PATH, NUL-terminated, malloc'd. */
 static char *
 read_whole(const char *path)
@@ -1184,6 +1214,7 @@ main(void)
         T(test_conn_client_hangs_up),
         T(test_conn_pool_full_503),
         T(test_conn_drain),
+        T(test_conn_req_ref_dies_with_its_request),
 #undef T
     };
     struct sigaction sa;
