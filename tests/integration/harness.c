@@ -2213,3 +2213,61 @@ ws_fixture_teardown(void **state)
     *state = NULL;
     return rc;
 }
+
+/* ---- Fixture: the server and a private Redis ---- */
+
+int
+ws_redis_fixture_setup(void **state)
+{
+    struct ws_redis_fx *f = calloc(1, sizeof(*f));
+
+    if (f == NULL || ws_init(&f->ws) == -1) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+int
+ws_redis_fixture_teardown(void **state)
+{
+    struct ws_redis_fx *f = *state;
+    int rc = 0;
+
+    if (f->ws.running) {
+        ws_stop(&f->ws);
+    }
+    if (!f->ws.passed && f->rs.log[0] != '\0') {
+        char *text = ws_read_file(f->rs.log, NULL);
+        if (text != NULL) {
+            fprintf(stderr, "harness: --- %s:\n%s\n", f->rs.log, text);
+        }
+        free(text);
+    }
+    redis_stop(&f->rs);
+    if (ws_cleanup(&f->ws) == -1) {
+        rc = -1;
+    }
+    free(f);
+    return rc;
+}
+
+long
+ws_rss_kb(pid_t pid)
+{
+    char path[64], *text, *p;
+    long kb = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+    text = ws_read_file(path, NULL);
+    if (text == NULL) {
+        return -1;
+    }
+    p = strstr(text, "\nVmRSS:");
+    if (p != NULL) {
+        kb = strtol(p + 7, NULL, 10);
+    }
+    free(text);
+    return kb;
+}

@@ -207,6 +207,9 @@ int ws_wait_pids_gone(const pid_t *pids, int n, int timeout_ms);
 /* true when PID is in PIDS[0..N). */
 bool ws_pid_in(pid_t pid, const pid_t *pids, int n);
 
+/* VmRSS of PID in KiB (from /proc/PID/status), or -1. */
+long ws_rss_kb(pid_t pid);
+
 /* Entries of /proc/PID/fd whose link starts with "socket:", or -1. */
 int ws_count_sockets(pid_t pid);
 
@@ -371,5 +374,18 @@ int redis_query(int port, const char *password, struct redis_reply *reply,
                 const char *arg, ...);
 
 void redis_reply_free(struct redis_reply *reply);
+
+/* ---- Fixture: the server and a private Redis ---- */
+
+struct ws_redis_fx {
+    struct ws_server    ws;
+    struct redis_server rs;     /* started by the test (redis_start()) */
+};
+
+/* A new struct ws_redis_fx in *STATE with ws_init()ed; and: stop the
+ * server, print the Redis log unless ws.passed, stop Redis, ws_cleanup(),
+ * free. Return 0 or -1 (the teardown also on a sanitizer report). */
+int ws_redis_fixture_setup(void **state);
+int ws_redis_fixture_teardown(void **state);
 
 #endif

@@ -39,24 +39,6 @@ setup(void **state)
     return ws_write_text(path, A_TEXT);
 }
 
-/* VmRSS of PID in KiB, or -1. */
-static long
-rss_kb(pid_t pid)
-{
-    char path[64], *text, *p;
-    long kb = -1;
-
-    snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
-    text = ws_read_file(path, NULL);
-    if (text == NULL)
-        return -1;
-    p = strstr(text, "\nVmRSS:");
-    if (p != NULL)
-        kb = strtol(p + 7, NULL, 10);
-    free(text);
-    return kb;
-}
-
 static void
 send_all(struct http_conn *c, const void *data, size_t len)
 {
@@ -111,7 +93,7 @@ test_bodies_issue_8_unwanted_body_not_stored(void **state)
         assert_int_equal(http_get(ws->port, "/a.txt", &r), HTTP_OK);
         http_resp_free(&r);
     }
-    before = rss_kb(kids[0]);
+    before = ws_rss_kb(kids[0]);
     assert_true(before > 0);
 
     hn = snprintf(head, sizeof(head), "POST /a.txt HTTP/1.1\r\nHost: x\r\n"
@@ -134,7 +116,7 @@ test_bodies_issue_8_unwanted_body_not_stored(void **state)
         assert_string_equal(r.body, A_TEXT);
         http_resp_free(&r);
     }
-    after = rss_kb(kids[0]);
+    after = ws_rss_kb(kids[0]);
     fprintf(stderr, "worker VmRSS %ld kB before, %ld kB with %d unfinished "
             "1 MiB POSTs\n", before, after, NPOSTS);
     assert_true(after - before < MAX_GROWTH_KB);

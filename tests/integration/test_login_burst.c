@@ -19,42 +19,10 @@
 #define WAIT_MS   30000     /* bounds a hang only */
 #define MAX_BURST 64
 
-struct fx {
-    struct ws_server    ws;
-    struct redis_server rs;
-};
-
-static int
-setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    if (f == NULL || ws_init(&f->ws) == -1) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fx *f = *state;
-    int rc = 0;
-
-    if (f->ws.running)
-        ws_stop(&f->ws);
-    redis_stop(&f->rs);
-    if (ws_cleanup(&f->ws) == -1)
-        rc = -1;
-    free(f);
-    return rc;
-}
 
 /* A private Redis and the server (one worker) with EXTRA config lines. */
 static void
-fx_start(struct fx *f, const char *extra)
+fx_start(struct ws_redis_fx *f, const char *extra)
 {
     char conf[1024];
 
@@ -67,7 +35,7 @@ fx_start(struct fx *f, const char *extra)
 /* Open N connections and send each a login with a wrong password, all
  * before reading anything. */
 static void
-send_burst(struct fx *f, struct http_conn *c, int n)
+send_burst(struct ws_redis_fx *f, struct http_conn *c, int n)
 {
     for (int i = 0; i < n; i++) {
         char body[96], extra[256];
@@ -113,7 +81,7 @@ read_burst(struct http_conn *c, int n, int *n401, int *n503)
 static void
 test_burst_issue_8_queue_bounded(void **state)
 {
-    struct fx *f = *state;
+    struct ws_redis_fx *f = *state;
     struct http_conn c[30];
     int n401, n503;
 
@@ -134,7 +102,7 @@ test_burst_issue_8_queue_bounded(void **state)
 static void
 test_burst_issue_8_gone_clients_skipped(void **state)
 {
-    struct fx *f = *state;
+    struct ws_redis_fx *f = *state;
     struct http_conn c[40], one;
     int n401, n503;
 
@@ -159,7 +127,7 @@ test_burst_issue_8_gone_clients_skipped(void **state)
 static void
 test_burst_issue_8_backstop_answers(void **state)
 {
-    struct fx *f = *state;
+    struct ws_redis_fx *f = *state;
     struct http_conn c[60];
     int n401, n503;
 
@@ -177,7 +145,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, ws_redis_fixture_setup, \
+                                          ws_redis_fixture_teardown)
         T(test_burst_issue_8_queue_bounded),
         T(test_burst_issue_8_gone_clients_skipped),
         T(test_burst_issue_8_backstop_answers),

@@ -47,26 +47,6 @@ setup(void **state)
     return ws_write_sparse_file(path, BIG_SIZE);
 }
 
-/* VmRSS of PID in KiB, or -1. */
-static long
-rss_kb(pid_t pid)
-{
-    char path[64], *text, *p;
-    long kb = -1;
-
-    snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
-    text = ws_read_file(path, NULL);
-    if (text == NULL) {
-        return -1;
-    }
-    p = strstr(text, "\nVmRSS:");
-    if (p != NULL) {
-        kb = strtol(p + 7, NULL, 10);
-    }
-    free(text);
-    return kb;
-}
-
 /* ---- Slow downloads ---- */
 
 struct download {
@@ -204,7 +184,7 @@ test_http_memory_flat_under_slow_downloads(void **state)
     assert_int_equal(ws_wait_tcp_server_conns(ws->port, 0, WS_WAIT_MS), 0);
     for (int w = 0; w < NWORKERS; w++) {
         sock_base[w] = ws_count_sockets(kids[w]);
-        before[w] = rss_kb(kids[w]);
+        before[w] = ws_rss_kb(kids[w]);
         peak[w] = before[w];
         assert_true(before[w] > 0);
     }
@@ -229,7 +209,7 @@ test_http_memory_flat_under_slow_downloads(void **state)
         int socks = 0;
 
         for (int w = 0; w < NWORKERS; w++) {
-            long kb = rss_kb(kids[w]);
+            long kb = ws_rss_kb(kids[w]);
             if (kb > peak[w]) {
                 peak[w] = kb;
             }

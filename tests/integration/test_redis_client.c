@@ -20,50 +20,12 @@
 #define RECOVER_MS   10000  /* deadline for sessions to work again */
 #define STATIC_BODY  "<h1>static index</h1>\n"
 
-struct fx {
-    struct ws_server    ws;
-    struct redis_server rs;
-};
-
-static int
-setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    if (f == NULL || ws_init(&f->ws) == -1) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fx *f = *state;
-    int rc = 0;
-
-    if (f->ws.running)
-        ws_stop(&f->ws);
-    if (!f->ws.passed && f->rs.log[0] != '\0') {
-        char *text = ws_read_file(f->rs.log, NULL);
-        if (text != NULL)
-            fprintf(stderr, "test: --- %s:\n%s\n", f->rs.log, text);
-        free(text);
-    }
-    redis_stop(&f->rs);
-    if (ws_cleanup(&f->ws) == -1)
-        rc = -1;
-    free(f);
-    return rc;
-}
 
 /* Start a private Redis unless NO_REDIS, then the server with one worker
  * (so the connection the test kills is the one that must come back), the
  * given redis_host and a 30 s reconnect backoff. */
 static void
-fx_start(struct fx *f, const char *host, bool no_redis)
+fx_start(struct ws_redis_fx *f, const char *host, bool no_redis)
 {
     char path[WS_PATH_MAX + 32], conf[1024];
 
@@ -192,7 +154,7 @@ assert_static_ok(int port)
 /* CLIENT KILL TYPE normal on the private Redis: every client connection
  * but ours. Returns how many it killed. */
 static long long
-kill_clients(const struct fx *f)
+kill_clients(const struct ws_redis_fx *f)
 {
     struct redis_reply rep;
     long long n;
@@ -232,7 +194,7 @@ wait_welcome(int port, const char *cookie, const char *user)
 
 /* Log in, kill the worker's Redis connection, wait for sessions. */
 static void
-kill_and_recover(struct fx *f, const char *user)
+kill_and_recover(struct ws_redis_fx *f, const char *user)
 {
     char cookie[128];
 
@@ -251,7 +213,7 @@ kill_and_recover(struct fx *f, const char *user)
 static void
 test_redis_client_host_name(void **state)
 {
-    struct fx *f = *state;
+    struct ws_redis_fx *f = *state;
     char cookie[128];
 
     fx_start(f, "localhost", false);
@@ -266,7 +228,7 @@ test_redis_client_host_name(void **state)
 static void
 test_redis_client_kill_reconnects_at_once(void **state)
 {
-    struct fx *f = *state;
+    struct ws_redis_fx *f = *state;
 
     fx_start(f, "127.0.0.1", false);
     kill_and_recover(f, "bruno");
@@ -277,7 +239,7 @@ test_redis_client_kill_reconnects_at_once(void **state)
 static void
 test_redis_client_kill_reconnects_at_once_by_name(void **state)
 {
-    struct fx *f = *state;
+    struct ws_redis_fx *f = *state;
 
     fx_start(f, "localhost", false);
     kill_and_recover(f, "carla");
@@ -291,7 +253,7 @@ test_redis_client_unresolvable_host(void **state)
 {
     static const char cookie[] = "sid=0123456789abcdef0123456789abcdef"
                                  "0123456789abcdef0123456789abcdef";
-    struct fx *f = *state;
+    struct ws_redis_fx *f = *state;
     struct http_resp r;
 
     fx_start(f, "no-such-host.invalid", true);
@@ -315,15 +277,17 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_redis_client_host_name, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_redis_client_host_name, ws_redis_fixture_setup,
+                                        ws_redis_fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            test_redis_client_kill_reconnects_at_once, setup, teardown),
+            test_redis_client_kill_reconnects_at_once, ws_redis_fixture_setup,
+            ws_redis_fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            test_redis_client_kill_reconnects_at_once_by_name, setup,
-            teardown),
+            test_redis_client_kill_reconnects_at_once_by_name, ws_redis_fixture_setup,
+            ws_redis_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_redis_client_unresolvable_host,
-                                        setup, teardown),
+                                        ws_redis_fixture_setup,
+            ws_redis_fixture_teardown),
     };
 
     return cmocka_run_group_tests_name("redis_client", tests, NULL, NULL);
