@@ -21,6 +21,12 @@ enum chan_type {
     CHAN_TYPE_MAX
 };
 
+/* arg of CHAN_QUIT: a reload (a new generation takes over: idle keep-alive
+ * connections answer their next request, then close) or a stop (nothing
+ * takes over: idle connections close at once) */
+#define CHAN_QUIT_RELOAD 0
+#define CHAN_QUIT_STOP   1
+
 struct chan_msg {
     uint32_t type;
     int32_t  arg;

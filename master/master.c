@@ -366,13 +366,13 @@ master_channel_broken(struct worker_slot *w)
     master_close_channel(w);
 }
 
-/* Send W a message of TYPE over its channel; when the channel cannot take
- * it (full, or gone), send SIG instead, which a worker treats the same
- * (SIGQUIT for CHAN_QUIT, SIGUSR1 for CHAN_REOPEN). */
+/* Send W a message of TYPE and ARG over its channel; when the channel
+ * cannot take it (full, or gone), send SIG instead, which a worker treats
+ * alike (SIGQUIT for CHAN_QUIT, as a stop; SIGUSR1 for CHAN_REOPEN). */
 static void
-master_tell(struct worker_slot *w, uint32_t type, int sig)
+master_tell(struct worker_slot *w, uint32_t type, int32_t arg, int sig)
 {
-    struct chan_msg msg = { type, 0 };
+    struct chan_msg msg = { type, arg };
 
     if (w->chan_fd >= 0 && chan_send(w->chan_fd, &msg, NULL, 0) == RC_OK)
         return;
@@ -396,7 +396,7 @@ master_drain_older(unsigned gen)
         }
         w->draining = true;
         w->kill_at = now + (uint64_t) M.cfg.shutdown_timeout + MASTER_DRAIN_GRACE_MS;
-        master_tell(w, CHAN_QUIT, SIGQUIT);
+        master_tell(w, CHAN_QUIT, CHAN_QUIT_RELOAD, SIGQUIT);
         log_msg(LOG_NOTICE, "worker %d (pid %d) draining", w->id, (int) w->pid);
     }
     master_arm_tick();
@@ -737,7 +737,7 @@ master_stop(bool fast)
         if (fast)
             kill(w->pid, SIGTERM);
         else if (!w->draining)
-            master_tell(w, CHAN_QUIT, SIGQUIT);
+            master_tell(w, CHAN_QUIT, CHAN_QUIT_STOP, SIGQUIT);
         w->draining = true;
         if (w->kill_at == 0 || w->kill_at > M.kill_at)
             w->kill_at = M.kill_at;
@@ -766,7 +766,7 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
         log_reopen();
         for (size_t i = 0; i < proc_count; i++) {
             if (proc_table[i].in_use && proc_table[i].pid != 0)
-                master_tell(&proc_table[i], CHAN_REOPEN, SIGUSR1);
+                master_tell(&proc_table[i], CHAN_REOPEN, 0, SIGUSR1);
         }
         break;
     case SIGCHLD:

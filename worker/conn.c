@@ -944,6 +944,22 @@ conn_timer_cb(struct timer_node *t)
 
 
 void
+conn_close_idle(void)
+{
+    for (size_t i = 0; i < conn_pool_high(); i++) {
+        struct conn *c = conn_pool_at(i);
+        if (!c->in_use)
+            continue;
+        if (c->state == CONN_KEEPALIVE
+            || (c->state == CONN_READING && c->nreqs > 0
+                && buf_len(&c->rbuf) == 0)) {
+            conn_set_state(c, CONN_CLOSING);
+            conn_drive(c);
+        }
+    }
+}
+
+void
 conn_free_cache(void)
 {
     struct conn_req *rq;

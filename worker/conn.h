@@ -105,6 +105,10 @@ void conn_drive(struct conn *c);
 /* Every transition goes through here: asserts it and traces at DEBUG. */
 void conn_set_state(struct conn *c, enum conn_state next);
 
+/* The server stops: close the idle connections (keep-alive between
+ * requests) now; the others finish their current response first. */
+void conn_close_idle(void);
+
 /* Fast stop: close every connection now. */
 void conn_close_all(void);
 

@@ -103,9 +103,12 @@ worker_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(wctx.base);
 }
 
-/* Stop taking work, finish what is in flight, exit. */
+/* Stop taking work, finish what is in flight, exit. STOP: the server
+ * stops, so idle connections close now; otherwise (a reload) they stay
+ * until their next request or keep-alive timeout, as a client may be
+ * sending on one. */
 static void
-worker_drain(const char *why)
+worker_drain(const char *why, bool stop)
 {
     struct timeval tv;
 
@@ -118,10 +121,13 @@ worker_drain(const char *why)
     worker_drain_ev = evtimer_new(wctx.base, worker_drain_timeout_cb, NULL);
     if (worker_drain_ev != NULL)
         evtimer_add(worker_drain_ev, &tv);
-    /* Connections are not closed here: each finishes its request, and an
-     * idle keep-alive one answers its next request (with "Connection:
-     * close") or closes at its keep-alive timeout. Closing idle ones now
-     * would race with clients that are sending a request on them. */
+    /* On a reload no connection is closed here: each finishes its request,
+     * and an idle keep-alive one answers its next request (with
+     * "Connection: close") or closes at its keep-alive timeout. Closing
+     * idle ones now would race with clients that are sending a request on
+     * them, and a new generation is there to take their next one. */
+    if (stop)
+        conn_close_idle();
     if (wctx.active == 0)
         event_base_loopbreak(wctx.base);
 }
@@ -164,7 +170,7 @@ worker_chan_cb(evutil_socket_t fd, short what, void *arg)
             event_del(worker_chan_ev);
             close(wctx.chan_fd);
             wctx.chan_fd = -1;
-            worker_drain("the master closed the channel");
+            worker_drain("the master closed the channel", true);
             return;
         }
         switch (msg.type) {
@@ -175,7 +181,9 @@ worker_chan_cb(evutil_socket_t fd, short what, void *arg)
                 conn_open(fds[i]);
             break;
         case CHAN_QUIT:
-            worker_drain("asked by the master");
+            worker_drain(msg.arg == CHAN_QUIT_STOP ? "the server stops"
+                         : "a new generation took over",
+                         msg.arg == CHAN_QUIT_STOP);
             break;
         case CHAN_TERMINATE:
             worker_stop_now();
@@ -199,7 +207,7 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
     clock_update();
     switch (sig) {
     case SIGQUIT:
-        worker_drain("SIGQUIT");
+        worker_drain("SIGQUIT", true);
         break;
     case SIGTERM:
     case SIGINT:

@@ -195,6 +195,36 @@ test_robust_reload_moves_error_log(void **state)
     ws->passed = true;
 }
 
+/* QUIT (a stop, unlike a reload) closes idle keep-alive connections at
+ * once: the master exits long before keepalive_timeout. */
+static void
+test_robust_quit_closes_idle_keepalive(void **state)
+{
+    struct ws_server *ws = *state;
+    char index[WS_PATH_MAX + 16], byte;
+    struct http_conn c;
+    struct http_resp r;
+    int status;
+
+    snprintf(index, sizeof(index), "%s/index.html", ws->root);
+    assert_int_equal(ws_write_text(index, "hello\n"), 0);
+    assert_int_equal(ws_start_conf(ws, "processes = 1\n"
+                                       "keepalive_timeout = 300s\n"
+                                       "shutdown_timeout = 300s\n"), 0);
+    assert_int_equal(http_conn_open(&c, ws->port), 0);
+    assert_int_equal(http_request(&c, "GET", "/", NULL, &r), HTTP_OK);
+    assert_int_equal(r.status, 200);
+    assert_true(r.keepalive);
+    http_resp_free(&r);
+    assert_int_equal(ws_signal(ws, SIGQUIT), 0);
+    assert_int_equal(ws_wait_exit(ws, WAIT_MS, &status), 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(recv(c.fd, &byte, 1, 0), 0);
+    http_conn_close(&c);
+    ws->passed = true;
+}
+
 /* issue 8.2: at start, a generation that cannot run makes the master exit
  * 2 (not a master without workers answering 503). */
 static void
@@ -410,6 +440,9 @@ main(void)
             ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(
             test_robust_issue_8_first_generation_fails_exit_2,
+            ws_fixture_setup, ws_fixture_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_robust_quit_closes_idle_keepalive,
             ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(
             test_robust_reload_moves_error_log,

@@ -997,6 +997,39 @@ test_conn_client_hangs_up(void **state)
     assert_int_equal(timer_count(), 0);
 }
 
+static size_t read_to_eof(int fd, char *out, size_t cap);
+
+/* The server stops (not a reload): idle connections close at once; one in
+ * the middle of a request gets its answer with "Connection: close". */
+static void
+test_conn_stop_closes_idle(void **state)
+{
+    struct fx *f = *state;
+    char buf[4096];
+    int mid;
+
+    open_client(f);                 /* slot 0: idle keep-alive */
+    mid = connect_conn();           /* slot 1: mid-request */
+    send_str(f->client, GET("/a.txt"));
+    wait_responses(f, 1);
+    send_str(mid, "GET /b.txt HTTP/1.1\r\nHost: t\r\n");
+    for (int i = 0; i < 5; i++)
+        event_base_loop(wctx.base, EVLOOP_NONBLOCK);
+
+    wctx.draining = true;
+    conn_close_idle();
+    assert_int_equal(conn_pool_in_use(), 1);
+    pump(f, have_eof, 0, "EOF on the idle conn");
+    assert_int_equal(f->nresp, 1);
+
+    send_str(mid, "\r\n");
+    read_to_eof(mid, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "HTTP/1.1 200 "));
+    assert_non_null(strstr(buf, "\r\nConnection: close\r\n"));
+    close(mid);
+    pump(f, pool_in_use_is, 0, "the last conn to close");
+}
+
 /* issue 8.9: a request reference names one request, not the connection:
  * it stops resolving when that request is answered, even though the
  * connection goes on with the next one, so a late async reply is dropped. */
@@ -1215,6 +1248,7 @@ main(void)
         T(test_conn_pool_full_503),
         T(test_conn_drain),
         T(test_conn_req_ref_dies_with_its_request),
+        T(test_conn_stop_closes_idle),
 #undef T
     };
     struct sigaction sa;
