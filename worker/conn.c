@@ -610,18 +610,24 @@ conn_read_body(struct conn *c)
 
 /* Drop the body of a request that was answered without it, reading no
  * further than its end (the next request may follow). RC_OK when it is
- * gone, RC_AGAIN, RC_ERR when the connection must close (client gone,
- * bad framing, more than max_request_body). */
+ * gone, RC_AGAIN, RC_DONE when this wake-up's budget is spent (fairness),
+ * RC_ERR when the connection must close (client gone, bad framing, more
+ * than max_request_body). */
 static int
 conn_discard(struct conn *c)
 {
     static char sink[16384];
     struct conn_req *rq = c->rq;
+    size_t budget = CONN_WRITE_BUDGET;
 
     for (;;) {
         size_t len = buf_len(&c->rbuf);
         ssize_t n;
         int rc;
+
+        if (budget < sizeof(sink))
+            return RC_DONE;
+        budget -= sizeof(sink);
 
         if (!rq->req.chunked) {
             size_t take = len < rq->discard_left ? len : (size_t) rq->discard_left;
@@ -858,6 +864,11 @@ conn_drive(struct conn *c)
             rc = conn_discard(c);
             if (rc == RC_AGAIN)
                 return;
+            if (rc == RC_DONE) {
+                /* let other connections run; readable stays as it is */
+                event_active(&c->ev, EV_TIMEOUT, 0);
+                return;
+            }
             if (rc != RC_OK) {
                 conn_set_state(c, CONN_CLOSING);
                 break;
