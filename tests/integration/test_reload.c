@@ -413,6 +413,13 @@ test_reload_hung_old_worker_is_killed(void **state)
     assert_int_equal(ws_start_conf(ws, "processes = 1\n"
                                        "shutdown_timeout = 1s\n"), 0);
     assert_int_equal(ws_wait_children(ws->pid, 1, WS_WAIT_MS, old), 1);
+    {
+        /* the worker serves (its generation took over), then hangs */
+        struct http_resp r;
+        assert_int_equal(http_get(ws->port, "/page.bin", &r), HTTP_OK);
+        assert_int_equal(r.status, 200);
+        http_resp_free(&r);
+    }
     assert_int_equal(kill(old[0], SIGSTOP), 0);
 
     assert_int_equal(ws_write_config(ws, "processes = 1\n"
