@@ -6,7 +6,8 @@
 #
 # usage: tools/loadtest.sh [--quick] [--processes N] [--duration S]
 #                          [--pairs N] [--idle-conns N] [--nginx-no-reuseport]
-#                          [--out DIR]
+#                          [--reload] [--reload-rounds N] [--reload-duration S]
+#                          [--reload-interval S] [--out DIR]
 #
 # Scenarios
 #   1  keep-alive, 1 KiB page, 100 connections            requests/s
@@ -16,6 +17,25 @@
 #   5  10000 idle keep-alive connections                   worker RSS KiB per connection
 #   6  GET /welcome with a valid session cookie (ours only, Redis)
 #                                                         ratio to an ours run of scenario 1
+#   7  keep-alive, 1 KiB page, 50 connections, 20 s, while the script sends
+#      SIGHUP to the server's master every 2 s (graceful reload)
+#                                                         requests, socket errors and
+#                                                         non-2xx (must be 0 for ours),
+#                                                         reloads sent and carried out
+#
+# --reload runs only scenario 7 (3 rounds of 20 s per server, about 2
+# minutes); the full run ends with it. Its rounds are --reload-rounds
+# (default 3, at least 1), not --pairs; --quick makes them 10 s long.
+# A round: wrk -t2 -c50 -d20s on /index.html in the background, and the
+# script, by the master pid it started (never by name), sends HUP at 2, 4,
+# ..., 18 s: our master re-reads its config and starts a new generation, the
+# old one drains (each keep-alive connection answers its next request with
+# "Connection: close"); nginx's master does the same, but its old workers
+# close their keep-alive connections without saying so, and a request the
+# client sends meanwhile gets no answer (wrk: a read error). Before each
+# round the old generations must have exited. wrk's "Non-2xx or 3xx" counter (answers >= 400; /index.html has
+# no 3xx) is the non-2xx column. The reload count carried out is read from
+# each server's error log ("reload done" / "reconfiguring" lines).
 #
 # Fairness (also written to env.txt in the output folder):
 # - both servers serve one generated document root, with the same number of
@@ -38,8 +58,9 @@
 # processes this script started are stopped, by pid, also on error (trap).
 #
 # Output (default out/loadtest-YYYYmmdd-HHMMSS/): results.csv (one row per
-# run), summary.csv, summary.txt (the table), ratios.png, env.txt, raw/ (wrk
-# outputs), the servers' error logs and configs.
+# run; scenario 7 rows also fill reloads_sent, reloads_done, max_workers),
+# summary.csv, summary.txt (the table), ratios.png (not with --reload),
+# env.txt, raw/ (wrk outputs), the servers' error logs and configs.
 # Exit status: 0 ok, 1 setup failure, 3 a server crashed or answered with
 # errors (the table shows which).
 # SPDX-License-Identifier: MIT
@@ -56,6 +77,10 @@ pairs=""
 idle_conns=""
 out=""
 reuseport=" reuseport"
+only_reload=0
+reload_rounds=3
+reload_duration=""
+reload_interval=2
 
 die() { echo "loadtest: error: $*" >&2; exit 1; }
 note() { echo "loadtest: $*" >&2; }
@@ -73,6 +98,10 @@ while [ $# -gt 0 ]; do
     --idle-conns) [ $# -ge 2 ] || die "--idle-conns needs a value"; idle_conns=$2; shift ;;
     --out) [ $# -ge 2 ] || die "--out needs a value"; out=$2; shift ;;
     --nginx-no-reuseport) reuseport="" ;;
+    --reload) only_reload=1 ;;
+    --reload-rounds) [ $# -ge 2 ] || die "--reload-rounds needs a value"; reload_rounds=$2; shift ;;
+    --reload-duration) [ $# -ge 2 ] || die "--reload-duration needs a value"; reload_duration=$2; shift ;;
+    --reload-interval) [ $# -ge 2 ] || die "--reload-interval needs a value"; reload_interval=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument \"$1\"" ;;
     esac
@@ -80,15 +109,17 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$quick" -eq 1 ]; then
-    : "${duration:=2}" "${pairs:=3}" "${idle_conns:=10000}"
+    : "${duration:=2}" "${pairs:=3}" "${idle_conns:=10000}" "${reload_duration:=10}"
 else
-    : "${duration:=10}" "${pairs:=5}" "${idle_conns:=10000}"
+    : "${duration:=10}" "${pairs:=5}" "${idle_conns:=10000}" "${reload_duration:=20}"
 fi
-for v in procs duration pairs idle_conns; do
+for v in procs duration pairs idle_conns reload_rounds reload_duration reload_interval; do
     [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] \
         || die "--${v//_/-} must be a positive integer, got \"${!v}\""
 done
 [ "$pairs" -ge 2 ] || die "--pairs must be at least 2 (ratios are medians of pairs)"
+[ "$reload_interval" -lt "$reload_duration" ] \
+    || die "--reload-interval must be shorter than --reload-duration"
 
 [ -n "$out" ] || out="$top/out/loadtest-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out/raw" || die "cannot create the output folder $out"
@@ -185,7 +216,7 @@ install_pkgs() {
 missing=()
 have wrk || missing+=(wrk)
 have nginx || [ -x /usr/sbin/nginx ] || missing+=(nginx)
-have gnuplot || missing+=(gnuplot-nox)
+[ "$only_reload" -eq 1 ] || have gnuplot || missing+=(gnuplot-nox)
 have curl || missing+=(curl)
 have cc || missing+=(build-essential)
 # The nginx package may start a system nginx on port 80 through its
@@ -249,8 +280,10 @@ worker_conns=20000
 tmp=$(mktemp -d /tmp/loadtest.XXXXXX) || die "mktemp failed"
 chmod 755 "$tmp"      # nginx workers run as nobody and must read the root
 
-cc -O2 -Wall -o "$out/idle_conns" "$here/idle_conns.c" 2>"$out/idle_conns.build.log" \
-    || { cat "$out/idle_conns.build.log" >&2; die "cannot compile $here/idle_conns.c"; }
+if [ "$only_reload" -eq 0 ]; then
+    cc -O2 -Wall -o "$out/idle_conns" "$here/idle_conns.c" 2>"$out/idle_conns.build.log" \
+        || { cat "$out/idle_conns.build.log" >&2; die "cannot compile $here/idle_conns.c"; }
+fi
 lua="$here/report.lua"
 [ -f "$lua" ] || die "missing $lua"
 
@@ -417,8 +450,8 @@ EOF
 }
 
 start_nginx() {
-    local attempt i
-    for attempt in 1 2 3; do
+    local i
+    for _ in 1 2 3; do
         nginx_port=$(pick_port)
         write_nginx_conf
         "$nginx_bin" -p "$nginx_dir" -e "$out/nginx-error.log" -c "$nginx_dir/nginx.conf" \
@@ -496,7 +529,9 @@ workers_rss() {
     echo "$sum"
 }
 
-# user+system clock ticks of master $1 and its workers
+# user+system clock ticks of master $1 and its workers, including workers
+# that exited and were reaped (the master's cutime/cstime): a reload's old
+# generation keeps counting after it is gone.
 server_ticks() {
     local p line rest sum=0
     local -a f
@@ -505,6 +540,7 @@ server_ticks() {
         rest=${line##*) }
         read -r -a f <<<"$rest"
         sum=$((sum + f[11] + f[12]))
+        [ "$p" != "$1" ] || sum=$((sum + f[13] + f[14]))
     done
     echo "$sum"
 }
@@ -512,19 +548,31 @@ clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 # ---- Runs ----
 
-csv_header="scenario,name,server,pair,requests_per_s,bytes_per_s,p50_ms,p99_ms,errors_connect,errors_read,errors_write,errors_timeout,errors_non2xx,errors_total,requests,duration_s,conns,rss_before_kib,rss_after_kib,kib_per_conn,server_cpu_s"
-total_runs=$((pairs * 2 * 6))
+csv_header="scenario,name,server,pair,requests_per_s,bytes_per_s,p50_ms,p99_ms,errors_connect,errors_read,errors_write,errors_timeout,errors_non2xx,errors_total,requests,duration_s,conns,rss_before_kib,rss_after_kib,kib_per_conn,server_cpu_s,reloads_sent,reloads_done,max_workers"
+if [ "$only_reload" -eq 1 ]; then
+    total_runs=$((reload_rounds * 2))
+else
+    total_runs=$((pairs * 2 * 6 + reload_rounds * 2))
+fi
 run_no=0
 
 # Run wrk; sets R_rps R_bps R_p50 R_p99 R_err* R_requests R_dur R_avg_bytes.
 # $1 raw-file tag, $2 port, $3 path, $4 connections, $5 duration, rest: wrk args.
 wrk_run() {
-    local tag=$1 port=$2 path=$3 conns=$4 dur=$5 line kv
+    local tag=$1 port=$2 path=$3 conns=$4 dur=$5
     shift 5
     local raw="$out/raw/$tag.txt" rc=0
     timeout -k 5 $((dur + 60)) wrk -t2 -c"$conns" -d"${dur}s" --latency \
         --timeout 10s -s "$lua" "$@" "http://127.0.0.1:$port$path" \
         >"$raw" 2>&1 || rc=$?
+    wrk_parse "$tag" "$rc"
+}
+
+# Read the LOADTEST line of raw/$1.txt into the R_* variables; $2: wrk's
+# exit status, for the message when there is none.
+wrk_parse() {
+    local tag=$1 rc=$2 line kv
+    local raw="$out/raw/$tag.txt"
     line=$(grep '^LOADTEST ' "$raw" | tail -n 1 || true)
     if [ -z "$line" ]; then
         cat "$raw" >&2
@@ -560,7 +608,7 @@ measure_wrk() {
     cpu=$(awk -v a="$(server_ticks "$(pid_of "$target")")" -v b="$t0" -v t="$clk_tck" \
           'BEGIN{printf "%.2f", (a - b) / t}')
     check_server "$target" "scenario $sc pair $pair"
-    echo "$sc,$name,$srv,$pair,$R_rps,$R_bps,$R_p50,$R_p99,$R_econn,$R_eread,$R_ewrite,$R_etimeout,$R_estatus,$R_errors,$R_requests,$R_dur,$conns,,,,$cpu" \
+    echo "$sc,$name,$srv,$pair,$R_rps,$R_bps,$R_p50,$R_p99,$R_econn,$R_eread,$R_ewrite,$R_etimeout,$R_estatus,$R_errors,$R_requests,$R_dur,$conns,,,,$cpu,,," \
         >>"$out/results.csv.tmp"
     errs=""
     [ "$R_errors" -eq 0 ] || errs=" errors $R_errors (connect $R_econn read $R_eread write $R_ewrite timeout $R_etimeout non2xx $R_estatus)"
@@ -609,7 +657,7 @@ measure_idle() {
     check_server "$srv" "scenario 5 pair $pair"
     stop_pid "$helper_pid"; helper_pid=""
     kib=$(awk -v a="$after" -v b="$before" -v n="$ok" 'BEGIN{printf "%.3f", (n > 0 ? (a - b) / n : 0)}')
-    echo "5,idle-conns,$srv,$pair,,,,,,,,,$failed,$failed,,,$ok,$before,$after,$kib," \
+    echo "5,idle-conns,$srv,$pair,,,,,,,,,$failed,$failed,,,$ok,$before,$after,$kib,,,," \
         >>"$out/results.csv.tmp"
     progress "$(printf 's5 %-22s pair %d %-11s %9.2f KiB/conn  RSS %d -> %d KiB, %d conns%s' \
         idle-conns "$pair" "$srv" "$kib" "$before" "$after" "$ok" \
@@ -617,10 +665,120 @@ measure_idle() {
     [ "$failed" -eq 0 ] || anomaly "scenario 5 pair $pair $srv: $failed of $idle_conns idle connections failed"
 }
 
+# ---- Scenario 7: reloads under keep-alive load ----
+
+# Lines of file $1 that contain $2 (0 if none, or no file).
+count_lines() {
+    local n
+    n=$(grep -c -- "$2" "$1" 2>/dev/null) || true
+    echo "${n:-0}"
+}
+
+# Microseconds since the epoch, from bash itself (no fork).
+now_us() { local t=${EPOCHREALTIME/[.,]/}; echo "$((10#$t))"; }
+
+# Wait (bounded) until the master of $1 has only its current workers: the
+# generations that earlier reloads replaced have drained and exited.
+wait_settled() {
+    local srv=$1 pid n i
+    pid=$(pid_of "$srv")
+    for i in $(seq 1 600); do
+        n=$(children_of "$pid" | wc -l)
+        [ "$n" -le "$procs" ] && break
+        alive "$pid" || die "$srv master (pid $pid) died; log: $(log_of "$srv")"
+        sleep 0.1
+    done
+    [ "$n" -le "$procs" ] \
+        || anomaly "$srv: still $n worker processes 60s after its last reload (expected $procs)"
+    if [ "$srv" = nginx ]; then
+        nginx_workers=$(children_of "$pid" | sort -n | tr '\n' ' ')
+    else
+        ours_workers=$(children_of "$pid" | sort -n | tr '\n' ' ')
+    fi
+}
+
+# Scenario 7 for server $1, round $2: wrk keep-alive, 50 connections, on
+# /index.html in the background; meanwhile HUP to the master we started
+# every reload_interval seconds, as long as wrk runs. Records the wrk
+# figures, the reloads sent and the ones the server's log says it carried
+# out, and the most worker processes seen (sampled every 0.5 s, so a
+# generation that drains faster than that is rarely caught).
+measure_reload() {
+    local srv=$1 round=$2 pid port log pattern tag wrk_pid rc=0 t0 cpu
+    local start next now nap sent=0 done_before done_n=0 n max_workers i errs
+    local want=$(((reload_duration - 1) / reload_interval))   # HUPs planned
+    pid=$(pid_of "$srv"); port=$(port_of "$srv"); log=$(log_of "$srv")
+    # ours logs "reload done: generation N" once the new generation is
+    # ready; nginx logs "signal 1 (SIGHUP) received from P, reconfiguring"
+    # when the signal arrives and "PID#0: reconfiguring" when its master
+    # acts on it (grep's basic regex)
+    if [ "$srv" = nginx ]; then
+        pattern='#[0-9]*: reconfiguring$'
+    else
+        pattern="reload done"
+    fi
+    wait_settled "$srv"
+    done_before=$(count_lines "$log" "$pattern")
+    max_workers=$(children_of "$pid" | wc -l)
+    t0=$(server_ticks "$pid")
+    tag="s7-$srv-$round"
+    timeout -k 5 $((reload_duration + 60)) wrk -t2 -c50 -d"${reload_duration}s" \
+        --latency --timeout 10s -s "$lua" "http://127.0.0.1:$port/index.html" \
+        </dev/null >"$out/raw/$tag.txt" 2>&1 &
+    wrk_pid=$!; started[$wrk_pid]=1; helper_pid=$wrk_pid
+    start=$(now_us)
+    for ((i = 1; i * reload_interval < reload_duration; i++)); do
+        next=$((start + i * reload_interval * 1000000))
+        # sleep in steps of at most 0.5 s, counting the worker processes
+        while now=$(now_us); [ "$now" -lt "$next" ]; do
+            nap=$((next - now)); [ "$nap" -le 500000 ] || nap=500000
+            sleep "$((nap / 1000000)).$(printf '%06d' $((nap % 1000000)))"
+            n=$(children_of "$pid" | wc -l)
+            [ "$n" -le "$max_workers" ] || max_workers=$n
+        done
+        alive "$wrk_pid" || break
+        alive "$pid" || break
+        kill -HUP "$pid" && sent=$((sent + 1))
+    done
+    wait "$wrk_pid" || rc=$?
+    unset "started[$wrk_pid]"; helper_pid=""
+    cpu=$(awk -v a="$(server_ticks "$pid")" -v b="$t0" -v t="$clk_tck" \
+          'BEGIN{printf "%.2f", (a - b) / t}')
+    wrk_parse "$tag" "$rc"
+    if ! alive "$pid"; then
+        tail -n 30 "$log" >&2 || true
+        die "$srv master (pid $pid) died during scenario 7 round $round; log: $log"
+    fi
+    # the last reload may still be on its way (bounded wait)
+    for i in $(seq 1 100); do
+        done_n=$(($(count_lines "$log" "$pattern") - done_before))
+        [ "$done_n" -lt "$sent" ] || break
+        sleep 0.1
+    done
+    echo "7,reload-keepalive-1k,$srv,$round,$R_rps,$R_bps,$R_p50,$R_p99,$R_econn,$R_eread,$R_ewrite,$R_etimeout,$R_estatus,$R_errors,$R_requests,$R_dur,50,,,,$cpu,$sent,$done_n,$max_workers" \
+        >>"$out/results.csv.tmp"
+    errs="errors: connect $R_econn read $R_eread write $R_ewrite timeout $R_etimeout non-2xx $R_estatus"
+    progress "$(printf 's7 %-22s round %d %-6s %9.0f req/s  %8d requests  %d reloads (%d done)  up to %d workers  %s' \
+        reload-keepalive-1k "$round" "$srv" "$R_rps" "$R_requests" "$sent" "$done_n" \
+        "$max_workers" "$errs")"
+    [ "$sent" -eq "$want" ] \
+        || anomaly "scenario 7 round $round $srv: $sent reloads sent, $want planned (wrk ended early?)"
+    if [ "$srv" = ours ]; then
+        [ "$R_errors" -eq 0 ] \
+            || anomaly "scenario 7 round $round ours: $errs (raw/$tag.txt)"
+        [ "$done_n" -ge "$sent" ] \
+            || anomaly "scenario 7 round $round ours: $done_n of $sent reloads carried out (see $log)"
+    fi
+}
+
 # ---- Start ----
 
-start_redis
-[ -z "$s6_note" ] || total_runs=$((total_runs - pairs * 2))
+if [ "$only_reload" -eq 1 ]; then
+    s6_note="not run (--reload)"
+else
+    start_redis
+    [ -z "$s6_note" ] || total_runs=$((total_runs - pairs * 2))
+fi
 write_ours_conf
 start_ours
 start_nginx
@@ -646,88 +804,117 @@ done
     echo "cpus: $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'))"
     echo "kernel: $(uname -r)"
     echo "processes: $procs per server; wrk -t2 on the same cores (not pinned)"
-    echo "pairs: $pairs; duration: ${duration}s per run; idle connections: $idle_conns"
+    if [ "$only_reload" -eq 0 ]; then
+        echo "pairs: $pairs; duration: ${duration}s per run; idle connections: $idle_conns"
+    fi
+    echo "scenario 7: $reload_rounds rounds of ${reload_duration}s per server, wrk -c50, HUP to the master every ${reload_interval}s by pid (nginx too: kill -HUP, not nginx -s)"
     echo "open files limit: $nofile; worker_connections / max_connections: $worker_conns"
     echo "both: access log off, keep-alive 60s, 100000 requests per connection, backlog 4096"
-    echo "wrk: -t2 --latency --timeout 10s; timeouts are reported, not counted as failures"
+    echo "wrk: -t2 --latency --timeout 10s; timeouts are reported, not counted as failures (scenario 7: any error of ours is one)"
     echo "nginx: sendfile on, tcp_nopush on, tcp_nodelay on, open_file_cache off, listen${reuseport:- without reuseport}"
     echo "server_cpu_s in results.csv: user+system seconds of master and workers during the run"
 } >"$out/env.txt"
 
 note "output: $out"
-echo "webserver vs nginx: $procs worker processes each, $pairs pairs of ${duration}s runs;" \
-     "wrk -t2 shares the $(nproc) cores with the server under test"
-
-# warm-up (not recorded): page cache, lazy initialisation
-for srv in ours nginx; do
-    wrk_run "warmup-$srv" "$(port_of "$srv")" /index.html 100 1
-    wrk_run "warmup-big-$srv" "$(port_of "$srv")" /file-1m.bin 20 1
-    check_server "$srv" "warm-up"
-done
-
-for pair in $(seq 1 "$pairs"); do
-    for srv in ours nginx; do
-        measure_wrk 1 keepalive-1k "$srv" "$pair" /index.html 100
-    done
-done
-for pair in $(seq 1 "$pairs"); do
-    for srv in ours nginx; do
-        measure_wrk 2 close-1k "$srv" "$pair" /index.html 100 -H 'Connection: close'
-    done
-done
-for pair in $(seq 1 "$pairs"); do
-    for srv in ours nginx; do
-        measure_wrk 3 keepalive-1m "$srv" "$pair" /file-1m.bin 20
-    done
-done
-for pair in $(seq 1 "$pairs"); do
-    for srv in ours nginx; do
-        measure_wrk 4 keepalive-1k-c5000 "$srv" "$pair" /index.html 5000
-    done
-done
-for pair in $(seq 1 "$pairs"); do
-    for srv in ours nginx; do
-        measure_idle "$srv" "$pair"
-    done
-done
-
-# Scenario 6: our server only; each pair is a /welcome run and a scenario-1
-# run (same connections) right after it, so the ratio is drift-free.
-sid=""
-if [ -z "$s6_note" ]; then
-    base="http://127.0.0.1:$ours_port"
-    st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 \
-         -d 'username=bench&password=benchpass123' "$base/register" || true)
-    if [ "$st" != 303 ] && [ "$st" != 409 ]; then
-        s6_note="skipped: POST /register answered $st"
-    else
-        sid=$(curl -s -o /dev/null -D - --max-time 30 \
-              -d 'username=bench&password=benchpass123' "$base/login" \
-              | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: sid=\([^;]*\).*/\1/p' | head -n 1 || true)
-        if [ -z "$sid" ]; then
-            s6_note="skipped: POST /login gave no sid cookie"
-        else
-            st=$(http_status -H "Cookie: sid=$sid" "$base/welcome")
-            [ "$st" = 200 ] || s6_note="skipped: GET /welcome with the cookie answered $st"
-        fi
-    fi
-    [ -z "$s6_note" ] || anomaly "scenario 6 $s6_note (redis is up)"
-fi
-if [ -n "$s6_note" ]; then
-    note "scenario 6 $s6_note"
+if [ "$only_reload" -eq 1 ]; then
+    echo "webserver vs nginx: $procs worker processes each, scenario 7 only:" \
+         "$reload_rounds rounds of ${reload_duration}s, HUP every ${reload_interval}s;" \
+         "wrk -t2 shares the $(nproc) cores with the server under test"
 else
-    welcome_size=$(curl -s -o /dev/null -D "$tmp/welcome.h" -w '%{size_download}' \
-                   -H "Cookie: sid=$sid" "$base/welcome")
-    welcome_size=$((welcome_size + $(wc -c <"$tmp/welcome.h")))
+    echo "webserver vs nginx: $procs worker processes each, $pairs pairs of ${duration}s runs;" \
+         "wrk -t2 shares the $(nproc) cores with the server under test"
+fi
+
+# Scenarios 1 to 6 (not with --reload).
+run_scenarios_1_to_6() {
+    # warm-up (not recorded): page cache, lazy initialisation
+    for srv in ours nginx; do
+        wrk_run "warmup-$srv" "$(port_of "$srv")" /index.html 100 1
+        wrk_run "warmup-big-$srv" "$(port_of "$srv")" /file-1m.bin 20 1
+        check_server "$srv" "warm-up"
+    done
+
     for pair in $(seq 1 "$pairs"); do
-        measure_wrk 6 welcome-session ours "$pair" /welcome 100 -H "Cookie: sid=$sid"
-        # a 303 to /login.html is not a wrk error: check the size per answer
-        if [ "$R_avg_bytes" -lt $((welcome_size * 9 / 10)) ]; then
-            anomaly "scenario 6 pair $pair: $R_avg_bytes bytes per answer, a 200 /welcome is $welcome_size (redirects?)"
+        for srv in ours nginx; do
+            measure_wrk 1 keepalive-1k "$srv" "$pair" /index.html 100
+        done
+    done
+    for pair in $(seq 1 "$pairs"); do
+        for srv in ours nginx; do
+            measure_wrk 2 close-1k "$srv" "$pair" /index.html 100 -H 'Connection: close'
+        done
+    done
+    for pair in $(seq 1 "$pairs"); do
+        for srv in ours nginx; do
+            measure_wrk 3 keepalive-1m "$srv" "$pair" /file-1m.bin 20
+        done
+    done
+    for pair in $(seq 1 "$pairs"); do
+        for srv in ours nginx; do
+            measure_wrk 4 keepalive-1k-c5000 "$srv" "$pair" /index.html 5000
+        done
+    done
+    for pair in $(seq 1 "$pairs"); do
+        for srv in ours nginx; do
+            measure_idle "$srv" "$pair"
+        done
+    done
+
+    # Scenario 6: our server only; each pair is a /welcome run and a scenario-1
+    # run (same connections) right after it, so the ratio is drift-free.
+    sid=""
+    if [ -z "$s6_note" ]; then
+        base="http://127.0.0.1:$ours_port"
+        st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 \
+             -d 'username=bench&password=benchpass123' "$base/register" || true)
+        if [ "$st" != 303 ] && [ "$st" != 409 ]; then
+            s6_note="skipped: POST /register answered $st"
+        else
+            sid=$(curl -s -o /dev/null -D - --max-time 30 \
+                  -d 'username=bench&password=benchpass123' "$base/login" \
+                  | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: sid=\([^;]*\).*/\1/p' | head -n 1 || true)
+            if [ -z "$sid" ]; then
+                s6_note="skipped: POST /login gave no sid cookie"
+            else
+                st=$(http_status -H "Cookie: sid=$sid" "$base/welcome")
+                [ "$st" = 200 ] || s6_note="skipped: GET /welcome with the cookie answered $st"
+            fi
         fi
-        measure_wrk 6 welcome-session ours-static "$pair" /index.html 100
+        [ -z "$s6_note" ] || anomaly "scenario 6 $s6_note (redis is up)"
+    fi
+    if [ -n "$s6_note" ]; then
+        note "scenario 6 $s6_note"
+    else
+        welcome_size=$(curl -s -o /dev/null -D "$tmp/welcome.h" -w '%{size_download}' \
+                       -H "Cookie: sid=$sid" "$base/welcome")
+        welcome_size=$((welcome_size + $(wc -c <"$tmp/welcome.h")))
+        for pair in $(seq 1 "$pairs"); do
+            measure_wrk 6 welcome-session ours "$pair" /welcome 100 -H "Cookie: sid=$sid"
+            # a 303 to /login.html is not a wrk error: check the size per answer
+            if [ "$R_avg_bytes" -lt $((welcome_size * 9 / 10)) ]; then
+                anomaly "scenario 6 pair $pair: $R_avg_bytes bytes per answer, a 200 /welcome is $welcome_size (redirects?)"
+            fi
+            measure_wrk 6 welcome-session ours-static "$pair" /index.html 100
+        done
+    fi
+}
+
+if [ "$only_reload" -eq 0 ]; then
+    run_scenarios_1_to_6
+else
+    # warm-up (not recorded): page cache, lazy initialisation
+    for srv in ours nginx; do
+        wrk_run "warmup-$srv" "$(port_of "$srv")" /index.html 50 1
+        check_server "$srv" "warm-up"
     done
 fi
+
+# Scenario 7: rounds alternate ours, nginx; reloads every server the same.
+for round in $(seq 1 "$reload_rounds"); do
+    for srv in ours nginx; do
+        measure_reload "$srv" "$round"
+    done
+done
 
 # ---- Stop, then report ----
 
@@ -740,8 +927,10 @@ rm -f "$out/results.csv.tmp"
 # summary.csv: per scenario the medians of ours and nginx, the median of
 # per-pair ratios ours/nginx (scenario 6: /welcome / static on ours) and
 # their range. For an even count the median of ratios is the geometric mean
-# of the middle two (ratios multiply; 0.5 and 2 average to 1).
-awk -F, -v s6note="$s6_note" -v pairs="$pairs" '
+# of the middle two (ratios multiply; 0.5 and 2 average to 1). Scenario 7's
+# pairs are its rounds; its errors are what counts there.
+awk -F, -v s6note="$s6_note" -v pairs="$pairs" -v rounds="$reload_rounds" \
+    -v full=$((1 - only_reload)) -v every="$reload_interval" '
 function sort(list, a,   n, i, j, t) {
     n = split(list, a, " ")
     for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j+1] = a[j]; a[j+1] = t }
@@ -772,18 +961,19 @@ NR == 1 { next }
 }
 END {
     print "scenario,name,metric,ours,nginx,ratio,ratio_min,ratio_max,ours_p50_ms,ours_p99_ms,nginx_p50_ms,nginx_p99_ms,ours_errors,nginx_errors,pairs,note"
-    for (sc = 1; sc <= 6; sc++) {
+    for (sc = 1; sc <= 7; sc++) {
         metric = sc == 3 ? "bytes_per_s" : sc == 5 ? "kib_per_conn" : "requests_per_s"
         if (!(sc in seen)) {
-            if (sc == 6) printf "6,welcome-session,requests_per_s,,,,,,,,,,,,0,%s\n", s6note
+            if (sc == 6 && full) printf "6,welcome-session,requests_per_s,,,,,,,,,,,,0,%s\n", s6note
             continue
         }
         other = sc == 6 ? "ours-static" : "nginx"
         rl = ""
-        for (p = 1; p <= pairs; p++)
+        for (p = 1; p <= (sc == 7 ? rounds : pairs); p++)
             if (((sc, "ours", p) in val) && ((sc, other, p) in val) && val[sc, other, p] != 0)
                 rl = rl " " val[sc, "ours", p] / val[sc, other, p]
-        note = sc == 5 ? "lower is better" : sc == 6 ? "nginx column: ours on scenario 1 (static 1 KiB); ratio = welcome/static" : ""
+        note = sc == 5 ? "lower is better" : sc == 6 ? "nginx column: ours on scenario 1 (static 1 KiB); ratio = welcome/static" : \
+               sc == 7 ? "HUP every " every "s; errors = socket errors + non-2xx over all rounds (see results.csv)" : ""
         np = split(rl, tmp, " ")
         printf "%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,%d,%d,%s\n", sc, name[sc], metric,
             median(vals[sc, "ours"]), median(vals[sc, other]),
@@ -796,7 +986,8 @@ END {
 }' "$out/results.csv" >"$out/summary.csv"
 
 # The table (also in summary.txt).
-awk -F, -v procs="$procs" -v dur="$duration" -v pairs="$pairs" -v idle="$idle_conns" '
+awk -F, -v procs="$procs" -v dur="$duration" -v pairs="$pairs" -v idle="$idle_conns" \
+    -v full=$((1 - only_reload)) -v every="$reload_interval" '
 function n(x) { return x == "" ? "-" : x }
 function lat(a, b) { return a == "" ? "-" : sprintf("%.2f/%.2f ms", a, b) }
 function num(x, unit) {
@@ -812,6 +1003,7 @@ BEGIN {
     label[4] = "4 keep-alive 1 KiB, c5000"
     label[5] = "5 idle keep-alive, " idle " conns"
     label[6] = "6 GET /welcome (session), c100"
+    label[7] = "7 HUP every " every "s, 1 KiB, c50"
     printf "%-33s %15s %15s %6s %-11s %-19s %-19s %s\n", "scenario", "ours", "nginx", "ratio", "(range)", "ours p50/p99", "nginx p50/p99", "errors ours/nginx"
 }
 NR == 1 { next }
@@ -832,12 +1024,33 @@ NR == 1 { next }
 END {
     if (s6) print "* scenario 6: nginx has no sessions; that column is ours on scenario 1 (static 1 KiB, c100),\n  run right after each /welcome run; ratio = /welcome / static, both ours."
     printf "ratio: median of the per-pair ratios ours/nginx; (range): lowest-highest pair.\n"
-    printf "%d pairs of %ss runs, alternating ours, nginx; worker processes: %d each; wrk -t2 runs\n", pairs, dur, procs
+    if (full)
+        printf "%d pairs of %ss runs, alternating ours, nginx; worker processes: %d each; wrk -t2 runs\n", pairs, dur, procs
+    else
+        printf "worker processes: %d each; wrk -t2 runs\n", procs
     printf "on the same cores as the servers, so absolute figures are lower than with a separate client.\n"
 }' "$out/summary.csv" | tee "$out/summary.txt"
 
+# Scenario 7 round by round (also in summary.txt): what the goal counts.
+awk -F, -v dur="$reload_duration" -v every="$reload_interval" '
+NR == 1 || $1 != 7 { next }
+{
+    if (!hdr++) {
+        printf "\nscenario 7: wrk -c50 keep-alive %ss on 1 KiB, HUP to the master every %ss; per round:\n", dur, every
+        printf "%-6s %-6s %10s %9s %29s %8s %8s %12s %8s\n", "round", "server", "requests", "req/s", "socket errors c/r/w/timeout", "non-2xx", "reloads", "carried out", "workers"
+    }
+    printf "%-6s %-6s %10d %9.0f %29s %8d %8d %12d %8d\n", $4, $3, $15, $5, $9 "/" $10 "/" $11 "/" $12, $13, $22, $23, $24
+    req[$3] += $15; sock[$3] += $9 + $10 + $11 + $12; st[$3] += $13; sent[$3] += $22; done[$3] += $23
+}
+END {
+    if (!hdr) exit
+    printf "total: ours %d requests, %d socket errors, %d non-2xx, %d reloads (%d carried out);\n", req["ours"], sock["ours"], st["ours"], sent["ours"], done["ours"]
+    printf "       nginx %d requests, %d socket errors, %d non-2xx, %d reloads (%d carried out)\n", req["nginx"], sock["nginx"], st["nginx"], sent["nginx"], done["nginx"]
+    printf "workers: most worker processes seen in the round, sampled every 0.5 s (draining generations included)\n"
+}' "$out/results.csv" | tee -a "$out/summary.txt"
+
 # The chart: ratios per scenario, a line at 1.0.
-awk -F, 'NR > 1 && $6 != "" {
+awk -F, 'NR > 1 && $6 != "" && $1 != 7 {
     lab = $1 == 1 ? "1 keep-alive 1KiB" : $1 == 2 ? "2 close 1KiB" : $1 == 3 ? "3 keep-alive 1MiB" : \
           $1 == 4 ? "4 c5000 1KiB" : $1 == 5 ? "5 idle KiB/conn (lower=better)" : "6 /welcome vs ours #1"
     color = $1 == 5 ? "0xdd8844" : $1 == 6 ? "0x999999" : "0x4477aa"
@@ -846,7 +1059,9 @@ awk -F, 'NR > 1 && $6 != "" {
 nbars=$(wc -l <"$out/chart.dat")
 term="pngcairo size 1000,560 font ',10'"
 gnuplot -e 'set terminal' 2>&1 | grep -q pngcairo || term="png size 1000,560"
-if [ "$nbars" -eq 0 ]; then
+if [ "$only_reload" -eq 1 ]; then
+    : # one scenario: the table says it all
+elif [ "$nbars" -eq 0 ]; then
     note "no ratios to plot"
 elif ! gnuplot >"$out/gnuplot.log" 2>&1 <<EOF
 set terminal $term
@@ -869,7 +1084,11 @@ then
     note "gnuplot failed, see $out/gnuplot.log"
 fi
 
-echo "results: $out/results.csv  summary: $out/summary.csv  chart: $out/ratios.png"
+if [ "$only_reload" -eq 1 ]; then
+    echo "results: $out/results.csv  summary: $out/summary.csv"
+else
+    echo "results: $out/results.csv  summary: $out/summary.csv  chart: $out/ratios.png"
+fi
 if [ ${#anomalies[@]} -gt 0 ]; then
     echo "PROBLEMS:"
     printf '  %s\n' "${anomalies[@]}"
