@@ -552,7 +552,12 @@ master_reap(void)
 
         master_close_channel(w);
         w->pid = 0;
-        if (!expected && M.pending_gen != 0 && w->generation == M.pending_gen) {
+        /* A new generation that loses a worker before it is ready is given
+         * up (the old one serves on); at start there is no old one, so
+         * only a worker that says it cannot work (code 2) ends the start,
+         * and one that crashed is respawned like any other. */
+        if (!expected && M.pending_gen != 0 && w->generation == M.pending_gen
+            && (!M.pending_first || cannot_work)) {
             char why[96];
             if (WIFEXITED(status))
                 snprintf(why, sizeof(why), "worker %d exited with code %d "

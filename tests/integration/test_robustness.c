@@ -150,6 +150,9 @@ test_robust_issue_8_reload_dead_generation_keeps_old(void **state)
     assert_int_equal(ws_start_conf(ws, "processes = 2\n"), 0);
     unsetenv("WEBSERVER_FAULT_WORKER_START");
     assert_int_equal(ws_wait_children(ws->pid, 2, WAIT_MS, before), 2);
+    /* served: the first generation is ready and took over, so the fault
+     * below reaches only the next one */
+    get_ok(ws->port, "/");
 
     /* from now on every new worker fails at start */
     assert_int_equal(ws_write_text(fault, "x"), 0);

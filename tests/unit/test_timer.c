@@ -236,12 +236,21 @@ test_timer_lazy_later_fires_at_new_deadline(void **state)
 
     run_until(f, 2);
     assert_int_equal(f->nfired, 2);
-    assert_ptr_equal(f->fired[0], &f->n[1]);
-    assert_ptr_equal(f->fired[1], &f->n[0]);
-    if (f->fired_at[1] < d1)
-        fail_msg("lazily moved timer fired at %llu, before its deadline %llu",
-                 (unsigned long long) f->fired_at[1],
-                 (unsigned long long) d1);
+    {
+        /* the witness comes first unless the loop woke so late that both
+         * were due in the same turn (a loaded machine): then either order
+         * is right, and only "never before its deadline" matters */
+        int moved = f->fired[0] == &f->n[0] ? 0 : 1;
+        assert_ptr_equal(f->fired[1 - moved], &f->n[1]);
+        if (f->fired_at[moved] < d1)
+            fail_msg("lazily moved timer fired at %llu, before its deadline "
+                     "%llu", (unsigned long long) f->fired_at[moved],
+                     (unsigned long long) d1);
+        if (moved == 0 && f->fired_at[1] < d1)
+            fail_msg("the witness (due %llu) fired after the moved timer, "
+                     "though the loop ran before %llu",
+                     (unsigned long long) (d0 + 50), (unsigned long long) d1);
+    }
     check_not_early(f);
 }
 
