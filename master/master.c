@@ -286,6 +286,8 @@ master_spawn(struct worker_slot *w, const struct config *cfg)
         close(fds[0]);
         if (dispatch_listen_fd() >= 0)
             close(dispatch_listen_fd());
+        if (M.pending_lfd >= 0)         /* a reload's new listen socket */
+            close(M.pending_lfd);
         for (size_t i = 0; i < proc_count; i++) {
             if (proc_table[i].chan_fd >= 0 && &proc_table[i] != w)
                 close(proc_table[i].chan_fd);
