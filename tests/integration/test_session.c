@@ -1575,13 +1575,13 @@ test_session_wrong_method(void **state)
         int         line;
         const char *method, *path, *allow;
     } cases[] = {
-        { __LINE__, "GET",    "/register", "POST" },
-        { __LINE__, "HEAD",   "/register", "POST" },
-        { __LINE__, "GET",    "/login",    "POST" },
-        { __LINE__, "HEAD",   "/login",    "POST" },
-        { __LINE__, "GET",    "/logout",   "POST" },
-        { __LINE__, "POST",   "/welcome",  "GET, HEAD" },
-        { __LINE__, "HEAD",   "/logout",   "POST" },
+        { __LINE__, "GET",    "/register", "POST, OPTIONS" },
+        { __LINE__, "HEAD",   "/register", "POST, OPTIONS" },
+        { __LINE__, "GET",    "/login",    "POST, OPTIONS" },
+        { __LINE__, "HEAD",   "/login",    "POST, OPTIONS" },
+        { __LINE__, "GET",    "/logout",   "POST, OPTIONS" },
+        { __LINE__, "POST",   "/welcome",  "GET, HEAD, OPTIONS" },
+        { __LINE__, "HEAD",   "/logout",   "POST, OPTIONS" },
     };
     struct fx *f = *state;
     struct http_resp r;
