@@ -1280,8 +1280,11 @@ test_http_parse_chunked_long_lines(void **state)
     size_t n_in, n_out;
 
     UNUSED(state);
-    assert_non_null(in);
-    assert_non_null(out);
+    /* abort(), not assert_non_null(): cmocka's assertions are not marked
+     * noreturn, and GCC 12 then warns (-Warray-bounds) about the memset()s
+     * below on the NULL path in a Release sanitizer build */
+    if (in == NULL || out == NULL)
+        abort();
 
     /* "5;xxxx..." with no CR for 8 KiB */
     in[0] = '5';
