@@ -39,7 +39,8 @@ enum {
     CONN_ROUTE_STATIC = -1,             /* GET/HEAD of a file */
     CONN_ROUTE_STATIC_NOT_ALLOWED = -2, /* another method on a file: 405 */
     CONN_ROUTE_BAD_PATH = -3,           /* 400 */
-    CONN_ROUTE_NOT_ALLOWED_BASE = -4    /* -4 - i: 405 for table entry i */
+    CONN_ROUTE_OPTIONS = -4,            /* OPTIONS: 200 with Allow */
+    CONN_ROUTE_NOT_ALLOWED_BASE = -5    /* -5 - i: 405 for table entry i */
 };
 
 struct conn_req {

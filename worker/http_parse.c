@@ -6,6 +6,8 @@
  * SPDX-License-Identifier: MIT */
 #include "http_parse.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
 
@@ -76,19 +78,137 @@ http_method_from(const char *s, size_t len)
         return HTTP_HEAD;
     if (len == 4 && memcmp(s, "POST", 4) == 0)
         return HTTP_POST;
+    if (len == 7 && memcmp(s, "OPTIONS", 7) == 0)
+        return HTTP_OPTIONS;
+    if (len == 7 && memcmp(s, "CONNECT", 7) == 0)
+        return HTTP_CONNECT;
     return HTTP_METHOD_NONE;
 }
 
-/* Split the target into path and query; handles origin and absolute form. */
+/* ---- Host and authority (RFC 3986 3.2, RFC 9110 4.2) ---- */
+
+/* RFC 3986 unreserved / sub-delims: a reg-name is made of these and
+ * pct-encoded bytes. */
+static inline bool
+http_is_regname_char(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+        || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_'
+        || ch == '~' || ch == '!' || ch == '$' || ch == '&' || ch == '\''
+        || ch == '(' || ch == ')' || ch == '*' || ch == '+' || ch == ','
+        || ch == ';' || ch == '=';
+}
+
+/* What lies between the brackets of an IP-literal: an IPv6address (as
+ * inet_pton() reads it: RFC 4291 text, which is RFC 3986's grammar) or an
+ * IPvFuture, "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ). A zone
+ * identifier ("%25eth0", RFC 6874) is refused: RFC 9110 does not take it,
+ * and it means nothing outside the sending host. */
+static bool
+http_ip_literal_valid(const char *s, size_t len)
+{
+    char tmp[INET6_ADDRSTRLEN];
+    struct in6_addr addr;
+    size_t i;
+
+    if (len > 0 && (s[0] == 'v' || s[0] == 'V')) {
+        for (i = 1; i < len && http_hex((unsigned char) s[i]) >= 0; i++)
+            ;
+        if (i == 1 || i + 1 >= len || s[i] != '.')
+            return false;
+        for (i++; i < len; i++) {
+            if (!http_is_regname_char((unsigned char) s[i]) && s[i] != ':')
+                return false;
+        }
+        return true;
+    }
+    if (len == 0 || len >= sizeof(tmp))
+        return false;
+    for (i = 0; i < len; i++) {
+        if (http_hex((unsigned char) s[i]) < 0 && s[i] != ':' && s[i] != '.')
+            return false;
+    }
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    return inet_pton(AF_INET6, tmp, &addr) == 1;
+}
+
+/* Is S[0, LEN) an authority as RFC 9110 takes it in Host, in the target of
+ * an absolute-form request and in CONNECT's authority-form: uri-host
+ * [":" port] (RFC 3986 3.2.2, 3.2.3), without userinfo (RFC 9110 4.2.4
+ * says to treat it as an error)?
+ * - host: "[" IP-literal "]", or a reg-name (unreserved, sub-delims,
+ *   %XX). An IPv4address is a reg-name too, so "1.2.3.999" passes as a
+ *   name (RFC 3986 3.2.2: first match wins). Never empty: RFC 9110 4.2.1
+ *   rejects an http URI with an empty host, and "Host: :80" names none.
+ * - port: decimal digits, at most 65535 (a larger number names no TCP
+ *   port). An empty port after ':' is allowed (RFC 3986 grammar; 6.2.3
+ *   reads "a:" as "a") unless NEED_PORT (CONNECT, RFC 9110 9.3.6). */
+static bool
+http_authority_valid(const char *s, size_t len, bool need_port)
+{
+    uint32_t port = 0;
+    size_t i = 0;
+
+    if (len > 0 && s[0] == '[') {
+        const char *end = memchr(s, ']', len);
+        if (end == NULL || !http_ip_literal_valid(s + 1, (size_t) (end - s) - 1))
+            return false;
+        i = (size_t) (end - s) + 1;
+    } else {
+        while (i < len && s[i] != ':') {
+            unsigned char ch = (unsigned char) s[i];
+            if (ch == '%') {
+                if (i + 2 >= len || http_hex((unsigned char) s[i + 1]) < 0
+                    || http_hex((unsigned char) s[i + 2]) < 0)
+                    return false;
+                i += 3;
+            } else if (http_is_regname_char(ch)) {
+                i++;
+            } else {
+                return false;
+            }
+        }
+        if (i == 0)
+            return false;
+    }
+    if (i == len)
+        return !need_port;
+    if (s[i] != ':')
+        return false;
+    if (++i == len)
+        return !need_port;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        port = port * 10 + (uint32_t) (s[i] - '0');
+        if (port > 65535)
+            return false;
+    }
+    return true;
+}
+
+/* Check the target against the form METHOD takes (RFC 9112 3.2) and split
+ * it into path and query: origin-form and absolute-form for every method
+ * but CONNECT, which takes only authority-form (host:port), and the
+ * asterisk-form "*" for OPTIONS alone (its path is that "*"). */
 static int
-http_parse_target(struct http_request *r, const char *data, size_t off,
-                  size_t len)
+http_parse_target(struct http_request *r, int method, const char *data,
+                  size_t off, size_t len)
 {
     const char *t = data + off;
     size_t i = 0, path_start;
 
     if (memchr(t, '#', len) != NULL)
         return 400;
+    if (method == HTTP_CONNECT)
+        return http_authority_valid(t, len, true) ? RC_OK : 400;
+    if (len == 1 && t[0] == '*') {
+        if (method != HTTP_OPTIONS)
+            return 400;
+        r->path = http_slice_make(off, 1);
+        return RC_OK;
+    }
     if (t[0] != '/') {
         /* absolute-form: scheme "://" authority [path-abempty] [? query] */
         size_t auth;
@@ -97,11 +217,11 @@ http_parse_target(struct http_request *r, const char *data, size_t off,
         else if (len > 8 && strncasecmp(t, "https://", 8) == 0)
             i = 8;
         else
-            return 400;   /* asterisk and authority form: not for our methods */
+            return 400;   /* authority-form: CONNECT only */
         auth = i;
         while (i < len && t[i] != '/' && t[i] != '?')
             i++;
-        if (i == auth)
+        if (!http_authority_valid(t + auth, i - auth, false))
             return 400;
         if (i == len || t[i] == '?') {
             /* empty path means "/"; keep an empty slice, routed as "/" */
@@ -150,8 +270,9 @@ http_parse_request_line(struct http_request *r, const char *data, size_t off,
         return 400;
 
     r->method_name = http_slice_make(off, sp1);
+    r->method = (uint8_t) http_method_from(data + off, sp1);
     r->target = http_slice_make(off + sp1 + 1, sp2 - sp1 - 1);
-    rc = http_parse_target(r, data, r->target.off, r->target.len);
+    rc = http_parse_target(r, r->method, data, r->target.off, r->target.len);
     if (rc != RC_OK)
         return rc;
     for (i = 0; i < r->target.len; i++) {
@@ -162,12 +283,14 @@ http_parse_request_line(struct http_request *r, const char *data, size_t off,
             return 400;
     }
 
-    if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
+    /* HTTP/1.2 to 1.9 are served as the highest 1.x we implement (RFC 9110
+     * 2.5); other majors are not HTTP/1 at all */
+    if (v[5] != '1')
         return 505;
-    r->version = (uint8_t) (10 + (v[7] - '0'));
+    r->version = v[7] == '0' ? 10 : 11;
 
-    r->method = (uint8_t) http_method_from(data + off, sp1);
-    if (r->method == HTTP_METHOD_NONE)
+    /* CONNECT would make us a tunnel: a well-formed one is not implemented */
+    if (r->method == HTTP_METHOD_NONE || r->method == HTTP_CONNECT)
         return 501;
     return RC_OK;
 }
@@ -290,12 +413,10 @@ http_parse_header_line(struct http_parser *p, struct http_request *r,
         if (http_name_is(name, nlen, "Host", 4)) {
             if (r->has_host)
                 return 400;
-            for (size_t i = 0; i < vlen; i++) {
-                unsigned char ch = (unsigned char) value[i];
-                if (ch == '/' || ch == '\\' || ch == ' ' || ch == '\t'
-                    || ch == '@' || ch == '?' || ch == '#')
-                    return 400;
-            }
+            /* empty is what a client sends for a target without an
+             * authority (RFC 9112 3.2); anything else must be one */
+            if (vlen > 0 && !http_authority_valid(value, vlen, false))
+                return 400;
             r->has_host = true;
             r->host = http_slice_make(off + vs, vlen);
         }

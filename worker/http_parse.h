@@ -20,7 +20,9 @@ enum http_method {
     HTTP_METHOD_NONE = 0,
     HTTP_GET,
     HTTP_HEAD,
-    HTTP_POST
+    HTTP_POST,
+    HTTP_OPTIONS,       /* target "*" (the server) or a path */
+    HTTP_CONNECT        /* never RC_OK: 501 when well-formed, else 400 */
 };
 
 struct http_slice {
@@ -30,7 +32,7 @@ struct http_slice {
 
 struct http_request {
     uint8_t           method;           /* enum http_method */
-    uint8_t           version;          /* 10 or 11 */
+    uint8_t           version;          /* 10, or 11 (also for 1.2-1.9) */
     bool              keepalive;        /* after Connection and version */
     bool              chunked;          /* Transfer-Encoding: chunked */
     bool              expect_continue;  /* Expect: 100-continue */
@@ -39,9 +41,10 @@ struct http_request {
     uint32_t          head_len;         /* bytes of the head, final CRLF included */
     struct http_slice method_name;
     struct http_slice target;           /* as sent */
-    struct http_slice path;             /* of the target, still encoded */
+    struct http_slice path;             /* of the target, still encoded;
+                                         * "*" for OPTIONS * */
     struct http_slice query;            /* after '?', without it */
-    struct http_slice host;
+    struct http_slice host;             /* empty, or host [":" port] */
     struct http_slice cookie;
     struct http_slice range;
     struct http_slice if_none_match;
@@ -74,8 +77,15 @@ void http_parser_init(struct http_parser *p, struct http_request *r);
  * RC_OK when the head is complete (r->head_len says where the body starts),
  * RC_AGAIN when more bytes are needed, or an HTTP status for the client:
  * 400 malformed, 414 request line longer than MAX_HEAD, 431 head larger
- * than MAX_HEAD, 501 unknown method or transfer coding, 505 version, 417
- * unknown expectation. After an error the parser must be re-initialised. */
+ * than MAX_HEAD, 501 unknown method, CONNECT or transfer coding, 505
+ * version other than 1.x, 417 unknown expectation. After an error the
+ * parser must be re-initialised.
+ * The target must have the form its method takes (RFC 9112 3.2): origin
+ * or absolute form, "*" for OPTIONS only, host:port for CONNECT only. A
+ * Host value and the authority of an absolute or authority form must be
+ * host [":" port] (RFC 3986): a reg-name or a bracketed IPv6 (or IPvFuture)
+ * literal, never empty, no userinfo; the port digits up to 65535, empty
+ * allowed except for CONNECT. An empty Host value is allowed. */
 int http_parse_request(struct http_parser *p, struct http_request *r,
                        const char *data, size_t len, size_t max_head);
 

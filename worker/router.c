@@ -7,6 +7,7 @@
 
 #include "conn.h"
 #include "defs.h"
+#include "http_response.h"
 #include "log.h"
 #include "session.h"
 #include "static_file.h"
@@ -18,15 +19,20 @@ struct router_route {
     const char     *path;
     int             method;     /* the one method it takes (GET also HEAD) */
     router_handler  handler;
-    const char     *allow;      /* Allow header for 405 */
+    const char     *allow;      /* Allow header for 405 and OPTIONS */
     size_t          body_max;   /* largest body it reads; 0: none */
 };
 
+/* Every path also answers OPTIONS, so every Allow names it. */
+#define ROUTER_ALLOW_POST   "Allow: POST, OPTIONS\r\n"
+#define ROUTER_ALLOW_GET    "Allow: GET, HEAD, OPTIONS\r\n"
+#define ROUTER_ALLOW_ANY    "Allow: GET, HEAD, POST, OPTIONS\r\n"
+
 static const struct router_route router_routes[] = {
-    { "/register", HTTP_POST, session_register, "Allow: POST\r\n", ROUTER_FORM_MAX },
-    { "/login",    HTTP_POST, session_login,    "Allow: POST\r\n", ROUTER_FORM_MAX },
-    { "/logout",   HTTP_POST, session_logout,   "Allow: POST\r\n", ROUTER_FORM_MAX },
-    { "/welcome",  HTTP_GET,  session_welcome,  "Allow: GET, HEAD\r\n", 0 },
+    { "/register", HTTP_POST, session_register, ROUTER_ALLOW_POST, ROUTER_FORM_MAX },
+    { "/login",    HTTP_POST, session_login,    ROUTER_ALLOW_POST, ROUTER_FORM_MAX },
+    { "/logout",   HTTP_POST, session_logout,   ROUTER_ALLOW_POST, ROUTER_FORM_MAX },
+    { "/welcome",  HTTP_GET,  session_welcome,  ROUTER_ALLOW_GET,  0 },
 };
 
 /* Decode the request path into wctx.scratch. Returns its length or -1. */
@@ -57,6 +63,10 @@ router_select(struct conn *c)
         c->rq->route = CONN_ROUTE_BAD_PATH;
         return 0;
     }
+    if (method == HTTP_OPTIONS) {
+        c->rq->route = CONN_ROUTE_OPTIONS;
+        return 0;
+    }
     for (size_t i = 0; i < ARRAY_SIZE(router_routes); i++) {
         const struct router_route *r = &router_routes[i];
         if (strcmp(wctx.scratch, r->path) != 0)
@@ -71,6 +81,38 @@ router_select(struct conn *c)
     c->rq->route = method == HTTP_GET || method == HTTP_HEAD
                    ? CONN_ROUTE_STATIC : CONN_ROUTE_STATIC_NOT_ALLOWED;
     return 0;
+}
+
+/* OPTIONS (RFC 9110 9.3.7): 200, no body, and the methods the target
+ * takes in Allow. "*" asks about the server as a whole, and so does an
+ * absolute-form target with an empty path and no query (what a proxy
+ * forwards as "*", RFC 9112 3.2.4). A static path gets the static methods
+ * whether or not a file is there: the methods do not depend on it. */
+static void
+router_options(struct conn *c)
+{
+    const struct http_request *req = &c->rq->req;
+    const char *allow = ROUTER_ALLOW_GET;
+    struct http_head h;
+
+    if (router_path(c) < 0) {
+        conn_respond_error(c, 400, NULL);
+        return;
+    }
+    if (strcmp(wctx.scratch, "*") == 0
+        || (req->path.len == 0 && req->query.off == 0 && req->query.len == 0)) {
+        allow = ROUTER_ALLOW_ANY;
+    } else {
+        for (size_t i = 0; i < ARRAY_SIZE(router_routes); i++) {
+            if (strcmp(wctx.scratch, router_routes[i].path) == 0)
+                allow = router_routes[i].allow;
+        }
+    }
+    memset(&h, 0, sizeof(h));
+    h.status = 200;
+    h.content_length = 0;
+    h.extra = allow;
+    conn_respond_head(c, &h, -1, 0, 0);
 }
 
 void
@@ -91,7 +133,10 @@ router_dispatch(struct conn *c)
             static_file_serve(c, wctx.scratch);
         return;
     case CONN_ROUTE_STATIC_NOT_ALLOWED:
-        conn_respond_error(c, 405, "Allow: GET, HEAD\r\n");
+        conn_respond_error(c, 405, ROUTER_ALLOW_GET);
+        return;
+    case CONN_ROUTE_OPTIONS:
+        router_options(c);
         return;
     case CONN_ROUTE_BAD_PATH:
         conn_respond_error(c, 400, NULL);

@@ -19,8 +19,9 @@ struct conn;
 size_t router_select(struct conn *c);
 
 /* Answer the request on C (in CONN_PROCESSING) as router_select() chose:
- * static files for GET/HEAD, the session routes, 405 with Allow for a
- * method a path does not take, 400 for a path that does not decode.
+ * static files for GET/HEAD, the session routes, OPTIONS (200 with the
+ * path's Allow, or the server's for "*"), 405 with Allow for a method a
+ * path does not take, 400 for a path that does not decode.
  * Leaves C in CONN_WRITING, CONN_WAIT_REDIS or CONN_CLOSING. */
 void router_dispatch(struct conn *c);
 

@@ -41,6 +41,14 @@
 static const char session_no_store[] = "Cache-Control: no-store\r\n";
 static const char session_retry[] = "Retry-After: 5\r\n";
 
+/* A failed login answers 401, which RFC 9110 15.5.2 says MUST carry a
+ * challenge. Ours names the HTML form as the scheme ("Form" is no
+ * registered scheme: browsers show no password dialog for it, just the
+ * page, which says what to do); Cache-Control as on every session answer. */
+static const char session_challenge[] =
+    "WWW-Authenticate: Form realm=\"webserver\"\r\n"
+    "Cache-Control: no-store\r\n";
+
 /* Count a failed login and start its window on the first one, atomically. */
 static const char session_fail_script[] =
     "local n = redis.call('INCR', KEYS[1]) "
@@ -316,6 +324,8 @@ session_login_end(struct conn *c, struct session_login *L, int status)
 {
     if (status == 503)
         session_unavailable(c);
+    else if (status == 401)
+        conn_respond_error(c, status, session_challenge);
     else
         conn_respond_error(c, status, status < 500 ? session_no_store : NULL);
     free(L);

@@ -5,8 +5,10 @@
  * HTTP-date. Invariants are checked with __builtin_trap(), so a violation
  * is a crash with the input saved as an artifact:
  * - every slice lies inside the head, head_len <= len, the head ends in LF;
- * - RC_OK means a known method, version 10/11, Host in 1.1, not both
- *   chunked and Content-Length; 414/431 only past max_head, RC_AGAIN never;
+ * - RC_OK means a known method other than CONNECT, version 10/11, Host in
+ *   1.1, not both chunked and Content-Length, "*" as target only for
+ *   OPTIONS, a Host without '@', '/' or whitespace; 414/431 only past
+ *   max_head, RC_AGAIN never;
  * - any split of the same bytes gives the one-shot rc and fields;
  * - the chunked decoder never consumes more than it was given, never
  *   produces more than it consumed or more than max_body in total, and
@@ -186,7 +188,14 @@ check_request(const char *data, size_t len, size_t max_head, int rc,
     for (size_t i = 0; i < ARRAY_SIZE(all); i++)
         CHECK((uint64_t) all[i]->off + all[i]->len <= r->head_len);
     CHECK(r->method == HTTP_GET || r->method == HTTP_HEAD
-          || r->method == HTTP_POST);
+          || r->method == HTTP_POST || r->method == HTTP_OPTIONS);
+    if (r->target.len == 1 && data[r->target.off] == '*')
+        CHECK(r->method == HTTP_OPTIONS && r->path.len == 1);
+    for (size_t i = 0; i < r->host.len; i++) {
+        char ch = data[r->host.off + i];
+        CHECK(ch != '@' && ch != '/' && ch != ' ' && ch != '\t' && ch != '?'
+              && ch != '#' && ch != '\\');
+    }
     CHECK(http_method_from(data + r->method_name.off, r->method_name.len)
           == r->method);
     CHECK(r->version == 10 || r->version == 11);

@@ -1060,8 +1060,12 @@ test_http_pipelining_beyond_per_wakeup_cap(void **state)
 
     assert_non_null(all);
     for (int i = 0; i < N; i++) {
-        len += (size_t) sprintf(all + len, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
-                                files[i % 3]);
+        /* snprintf: with sprintf, GCC 12 warns (format-overflow) in a
+         * Release sanitizer build, not knowing assert_non_null() stops */
+        int n = snprintf(all + len, N * 64 - len,
+                         "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", files[i % 3]);
+        assert_true(n > 0 && (size_t) n < N * 64 - len);
+        len += (size_t) n;
     }
     start(ws, CONF);
     open_conn(ws, &c);
@@ -1186,7 +1190,7 @@ test_http_bad_requests_close(void **state)
         BAD("GET /a\0.txt HTTP/1.1\r\nHost: x\r\n\r\n", 400),
         /* versions */
         BAD("GET /a.txt HTTP/2.0\r\nHost: x\r\n\r\n", 505),
-        BAD("GET /a.txt HTTP/1.2\r\nHost: x\r\n\r\n", 505),
+        BAD("GET /a.txt HTTP/3.0\r\nHost: x\r\n\r\n", 505),
         /* methods we do not implement */
         BAD("PUT /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 501),
         BAD("DELETE /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 501),
@@ -1351,12 +1355,12 @@ test_http_post_static_405_allow(void **state)
     open_conn(ws, &c);
     raw_req(&c, post, sizeof(post) - 1, false, &r);
     assert_int_equal(r.status, 405);
-    assert_header(&r, "Allow", "GET, HEAD");
+    assert_header(&r, "Allow", "GET, HEAD, OPTIONS");
     http_resp_free(&r);
     /* POST to a directory and to a missing file: the same */
     req(&c, "POST", "/", "Content-Length: 0\r\n", &r);
     assert_int_equal(r.status, 405);
-    assert_header(&r, "Allow", "GET, HEAD");
+    assert_header(&r, "Allow", "GET, HEAD, OPTIONS");
     http_resp_free(&r);
     req(&c, "POST", "/x", "Content-Length: 0\r\n", &r);
     assert_int_equal(r.status, 405);

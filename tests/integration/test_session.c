@@ -506,6 +506,20 @@ do_login(int port, const char *user, const char *pass, char *token)
             http_resp_free(&r);
             fail();
         }
+    } else if (status == 401) {
+        /* issue 9.6: RFC 9110 15.5.2 wants a challenge; the page stays */
+        const char *ch = http_header(&r, "WWW-Authenticate");
+        const char *ct = http_header(&r, "Content-Type");
+        if (ch == NULL || strcmp(ch, "Form realm=\"webserver\"") != 0
+            || ct == NULL || strncmp(ct, "text/html", 9) != 0
+            || r.body_len == 0) {
+            print_error("login %s: 401 with WWW-Authenticate '%s', "
+                        "Content-Type '%s', %zu body bytes; want a Form "
+                        "challenge and an HTML page\n", user,
+                        ch ? ch : "(none)", ct ? ct : "(none)", r.body_len);
+            http_resp_free(&r);
+            fail();
+        }
     }
     http_resp_free(&r);
     return status;
@@ -1575,13 +1589,13 @@ test_session_wrong_method(void **state)
         int         line;
         const char *method, *path, *allow;
     } cases[] = {
-        { __LINE__, "GET",    "/register", "POST" },
-        { __LINE__, "HEAD",   "/register", "POST" },
-        { __LINE__, "GET",    "/login",    "POST" },
-        { __LINE__, "HEAD",   "/login",    "POST" },
-        { __LINE__, "GET",    "/logout",   "POST" },
-        { __LINE__, "POST",   "/welcome",  "GET, HEAD" },
-        { __LINE__, "HEAD",   "/logout",   "POST" },
+        { __LINE__, "GET",    "/register", "POST, OPTIONS" },
+        { __LINE__, "HEAD",   "/register", "POST, OPTIONS" },
+        { __LINE__, "GET",    "/login",    "POST, OPTIONS" },
+        { __LINE__, "HEAD",   "/login",    "POST, OPTIONS" },
+        { __LINE__, "GET",    "/logout",   "POST, OPTIONS" },
+        { __LINE__, "POST",   "/welcome",  "GET, HEAD, OPTIONS" },
+        { __LINE__, "HEAD",   "/logout",   "POST, OPTIONS" },
     };
     struct fx *f = *state;
     struct http_resp r;

@@ -893,7 +893,7 @@ test_conn_body_framing(void **state)
              GET("/a.txt"));
     wait_responses(f, 4);
     assert_int_equal(f->r[0].status, 405);
-    assert_string_equal(hdr(f, 0, "Allow"), "GET, HEAD");
+    assert_string_equal(hdr(f, 0, "Allow"), "GET, HEAD, OPTIONS");
     assert_int_equal(f->r[1].status, 200);
     expect_body(f, 1, B_TXT, strlen(B_TXT));
     assert_int_equal(f->r[2].status, 405);
