@@ -41,7 +41,8 @@ struct file_cache_entry {
     char        etag[FILE_CACHE_ETAG_MAX];
     unsigned    enc;        /* 0: the file itself, else a variant */
     unsigned    variants;   /* enc 0: bit e set when variant e exists */
-    uint64_t    variants_at;    /* clock_now() when variants was found */
+    uint64_t    variants_at;    /* clock_now() when variants was found;
+                                 * 0: never looked for */
 };
 
 struct file_cache_stats {

@@ -886,7 +886,7 @@ static_file_serve(struct conn *c, const char *path)
     if (wctx.cfg.gzip_static)
         variants = static_variants(rel, &st.st_mtim);
     e = file_cache_put(key, STATIC_ENC_IDENTITY, rel, fd, &st, mime, etag);
-    if (e != NULL)
+    if (e != NULL && wctx.cfg.gzip_static)
         file_cache_set_variants(key, variants, clock_now());
     if (variants != 0
         && static_negotiate(c, key, rel, &st.st_mtim, mime, &variants) == RC_OK) {
