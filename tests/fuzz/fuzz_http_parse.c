@@ -11,7 +11,8 @@
  * - the chunked decoder never consumes more than it was given, never
  *   produces more than it consumed or more than max_body in total, and
  *   gives the same bytes in place and split;
- * - a satisfiable range lies inside the file; decoders never grow output.
+ * - range sets are sorted, disjoint and inside the file; decoders never
+ *   grow output.
  * Each piece is a fresh exact-size heap copy so ASan sees any over-read.
  * SPDX-License-Identifier: MIT */
 #include <stdbool.h>
