@@ -330,7 +330,8 @@ static const char check_multipart_py[] =
 
 struct mp_case {
     int         line;
-    const char *path;       /* /data.bin (sendfile) or /small.txt (cache) */
+    const char *path;       /* /data.bin, /large.bin (sendfile) or
+                             * /small.txt (cache) */
     const char *range;
     const char *parts[17];  /* expected "first-last", after coalescing */
 };
@@ -352,6 +353,9 @@ static const struct mp_case mp_cases[] = {
       { "1-1", "3-3", "5-5", "7-7", "9-9", "11-11", "13-13", "15-15",
         "17-17", "19-19", "21-21", "23-23", "25-25", "27-27", "29-29",
         "31-31" } },
+    /* parts larger than a wake-up's write budget (1 MiB) */
+    { __LINE__, "/large.bin", "bytes=-1100000,0-1199999,1500000-1500009",
+      { "0-1199999", "1500000-1500009", "2045728-3145727" } },
     { __LINE__, "/small.txt", "bytes=0-99,-100", { "0-99", "9900-9999" } },
     { __LINE__, "/small.txt", "bytes=500-599,0-9,550-700",
       { "0-9", "500-700" } },
@@ -371,6 +375,7 @@ test_static_semantics_multipart_python(void **state)
         text[i] = (char) (i % 64 == 63 ? '\n' : 'a' + (char) (i % 23));
     text[SMALL_SIZE] = '\0';
     put_random(ws, "data.bin", DATA_SIZE, DATA_SEED);
+    put_random(ws, "large.bin", 3 * 1024 * 1024, DATA_SEED + 1);
     put_text(ws, "small.txt", text, MTIME);
     free(text);
     path_in(script, sizeof(script), ws->dir, "check_multipart.py");
@@ -386,7 +391,7 @@ test_static_semantics_multipart_python(void **state)
 
             path_in(data, sizeof(data), ws->root, t->path + 1);
             argv[argc++] = data;
-            argv[argc++] = strcmp(t->path, "/data.bin") == 0
+            argv[argc++] = strstr(t->path, ".bin") != NULL
                            ? "application/octet-stream"
                            : "text/plain; charset=utf-8";
             for (size_t k = 0; k < 17 && t->parts[k] != NULL; k++)
