@@ -41,6 +41,8 @@ static const struct config_key config_keys[] = {
     KEY(backlog,                CT_INT,      backlog, 1, 65535),
     KEY(root,                   CT_STR,      root, 0, 0),
     KEY(index,                  CT_STR,      index, 0, 0),
+    KEY(static_cache_control,   CT_STR,      static_cache_control, 0, 0),
+    KEY(gzip_static,            CT_BOOL,     gzip_static, 0, 0),
     KEY(keepalive_timeout,      CT_DURATION, keepalive_timeout, 0, DAY_MS),
     KEY(header_timeout,         CT_DURATION, header_timeout, 1, DAY_MS),
     KEY(send_timeout,           CT_DURATION, send_timeout, 1, DAY_MS),
@@ -79,6 +81,7 @@ config_defaults(struct config *cfg)
     cfg->backlog = 4096;
     strcpy(cfg->root, "html");
     strcpy(cfg->index, "index.html");
+    cfg->gzip_static = true;
     cfg->keepalive_timeout = 15 * 1000;
     cfg->header_timeout = 10 * 1000;
     cfg->send_timeout = 30 * 1000;
@@ -234,6 +237,16 @@ config_set(struct config *cfg, const char *key, const char *value,
         if (strcmp(key, "index") == 0 && strchr(value, '/') != NULL) {
             snprintf(err, errlen, "\"index\" must be a file name, not a path");
             return RC_ERR;
+        }
+        if (strcmp(key, "static_cache_control") == 0) {
+            /* goes into a header line as it is */
+            for (const char *p = value; *p != '\0'; p++) {
+                if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f) {
+                    snprintf(err, errlen, "\"%s\" must be printable ASCII",
+                             key);
+                    return RC_ERR;
+                }
+            }
         }
         strcpy(field, value);
         return RC_OK;

@@ -26,6 +26,8 @@ struct config {
     int      backlog;
     char     root[CONFIG_PATH_MAX];
     char     index[256];
+    char     static_cache_control[256]; /* "" = no Cache-Control */
+    bool     gzip_static;               /* serve F.br / F.gz beside F */
 
     /* durations, in milliseconds */
     int64_t  keepalive_timeout;

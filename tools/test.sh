@@ -7,7 +7,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . tools/deps.sh
-deps_install $WEBSERVER_PKGS_BUILD $WEBSERVER_PKGS_RUN clang libclang-rt-14-dev valgrind
+deps_install $WEBSERVER_PKGS_BUILD $WEBSERVER_PKGS_RUN $WEBSERVER_PKGS_TEST clang libclang-rt-14-dev valgrind
 
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DWERROR=ON

@@ -37,6 +37,22 @@ const char *const conn_state_name[CONN_NSTATES] = {
     "LINGERING", "DISCARD", "CLOSING"
 };
 
+/* A body in pieces (conn_respond_add()): buffered bytes, then a file
+ * range, in turn; after the last range, whatever is left in wbuf. From the
+ * worker's pool, only for responses that need it. */
+struct conn_seg {
+    uint32_t bytes;         /* of wbuf, sent before the range */
+    off_t    first;
+    off_t    end;
+};
+
+struct conn_segs {
+    size_t          left;   /* wbuf bytes still due before the current range */
+    uint8_t         n;      /* ranges recorded */
+    uint8_t         cur;    /* the range being sent; n: the tail */
+    struct conn_seg seg[CONN_RANGES_MAX];
+};
+
 /* Free request states kept for reuse; more than this go back to malloc. */
 #define CONN_REQ_FREE_MAX     1024
 
@@ -105,6 +121,8 @@ conn_req_detach(struct conn *c)
     }
     if (rq->file_fd >= 0)
         close(rq->file_fd);
+    if (rq->segs != NULL)
+        mpool_free(wctx.pool, rq->segs, sizeof(*rq->segs));
     buf_release(wctx.pool, &rq->wbuf);
     c->rq = NULL;
     if (conn_req_free.n >= CONN_REQ_FREE_MAX) {
@@ -342,6 +360,80 @@ conn_respond_body(struct conn *c, struct http_head *h, const char *body,
     c->rq->body_total = len;
 }
 
+void
+conn_respond_begin(struct conn *c, struct http_head *h, int fd)
+{
+    conn_respond_head(c, h, -1, 0, 0);
+    if (c->state != CONN_WRITING || c->rq->head_only) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    c->rq->file_fd = fd;
+    c->rq->body_total = h->content_length > 0 ? (uint64_t) h->content_length
+                                              : 0;
+}
+
+/* Make the current piece of RQ's body (segs->cur) the one being sent. */
+static void
+conn_seg_load(struct conn_req *rq)
+{
+    struct conn_segs *s = rq->segs;
+
+    if (s->cur < s->n) {
+        s->left = s->seg[s->cur].bytes;
+        rq->file_pos = s->seg[s->cur].first;
+        rq->file_end = s->seg[s->cur].end;
+    } else {
+        s->left = buf_len(&rq->wbuf);     /* the tail */
+        rq->file_pos = rq->file_end = 0;
+    }
+}
+
+int
+conn_respond_add(struct conn *c, const char *data, size_t len, off_t first,
+                 off_t end)
+{
+    struct conn_req *rq = c->rq;
+    struct conn_segs *s;
+    size_t before = 0;
+
+    if (c->state != CONN_WRITING)
+        return RC_ERR;
+    if (rq->head_only)
+        return RC_OK;
+    if (len > 0 && buf_append(wctx.pool, &rq->wbuf, data, len) != RC_OK)
+        goto fail;
+    if (first >= end)
+        return RC_OK;
+    s = rq->segs;
+    if (rq->file_fd < 0 || (s != NULL && s->n == CONN_RANGES_MAX)) {
+        log_msg(LOG_ERR, "fd %d: a file range without a file, or more than "
+                "%d of them", c->fd, CONN_RANGES_MAX);
+        goto fail;
+    }
+    if (s == NULL) {
+        s = mpool_alloc(wctx.pool, sizeof(*s));
+        if (s == NULL)
+            goto fail;
+        s->n = s->cur = 0;
+        rq->segs = s;
+    }
+    /* nothing was sent yet: wbuf holds what every range so far follows */
+    for (uint8_t i = 0; i < s->n; i++)
+        before += s->seg[i].bytes;
+    s->seg[s->n].bytes = (uint32_t) (buf_len(&rq->wbuf) - before);
+    s->seg[s->n].first = first;
+    s->seg[s->n].end = end;
+    if (++s->n == 1)
+        conn_seg_load(rq);
+    return RC_OK;
+
+fail:
+    conn_set_state(c, CONN_CLOSING);
+    return RC_ERR;
+}
+
 const char *
 conn_body(const struct conn *c, size_t *len)
 {
@@ -402,52 +494,67 @@ conn_write_failed(struct conn *c, const char *what)
     return RC_ERR;
 }
 
-/* Write the head (wbuf) and the file range. RC_OK when all is out,
- * RC_AGAIN when the socket is full, RC_DONE when the budget for this
- * wake-up is spent, RC_ERR when the client is gone. */
+/* Write the head (wbuf) and the file range; or, for a body in pieces,
+ * each piece's buffered bytes and file range in turn, then the tail. RC_OK
+ * when all is out, RC_AGAIN when the socket is full, RC_DONE when the
+ * budget for this wake-up is spent, RC_ERR when the client is gone. */
 static int
 conn_write(struct conn *c)
 {
+    struct conn_req *rq = c->rq;
     size_t budget = CONN_WRITE_BUDGET;
     ssize_t n;
 
-    while (buf_len(&c->rq->wbuf) > 0) {
-        bool more = c->rq->file_fd >= 0 && c->rq->file_pos < c->rq->file_end;
-        if (!c->writable)
-            return RC_AGAIN;
-        n = send(c->fd, c->rq->wbuf.data + c->rq->wbuf.rpos, buf_len(&c->rq->wbuf),
-                 MSG_NOSIGNAL | (more ? MSG_MORE : 0));
-        if (n < 0) {
-            int rc = conn_write_failed(c, "send");
-            if (rc == RC_OK)
-                continue;
-            return rc;
+    for (;;) {
+        struct conn_segs *s = rq->segs;
+        size_t head = s != NULL ? s->left : buf_len(&rq->wbuf);
+
+        while (head > 0) {
+            bool more = head < buf_len(&rq->wbuf)
+                        || (rq->file_fd >= 0 && rq->file_pos < rq->file_end);
+            if (!c->writable)
+                return RC_AGAIN;
+            n = send(c->fd, rq->wbuf.data + rq->wbuf.rpos, head,
+                     MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+            if (n < 0) {
+                int rc = conn_write_failed(c, "send");
+                if (rc == RC_OK)
+                    continue;
+                return rc;
+            }
+            rq->wbuf.rpos += (size_t) n;
+            head -= (size_t) n;
+            if (s != NULL)
+                s->left = head;
         }
-        c->rq->wbuf.rpos += (size_t) n;
+        while (rq->file_fd >= 0 && rq->file_pos < rq->file_end) {
+            size_t chunk = (size_t) (rq->file_end - rq->file_pos);
+            if (!c->writable)
+                return RC_AGAIN;
+            if (budget == 0)
+                return RC_DONE;
+            if (chunk > CONN_SENDFILE_CHUNK)
+                chunk = CONN_SENDFILE_CHUNK;
+            n = sendfile(c->fd, rq->file_fd, &rq->file_pos, chunk);
+            if (n < 0) {
+                int rc = conn_write_failed(c, "sendfile");
+                if (rc == RC_OK)
+                    continue;
+                return rc;
+            }
+            if (n == 0) {
+                log_msg(LOG_ERR, "fd %d: file shrank while it was being sent",
+                        c->fd);
+                return RC_ERR;
+            }
+            rq->body_sent += (uint64_t) n;
+            budget = (size_t) n >= budget ? 0 : budget - (size_t) n;
+        }
+        if (s == NULL || s->cur == s->n)
+            return RC_OK;
+        s->cur++;
+        conn_seg_load(rq);
     }
-    while (c->rq->file_fd >= 0 && c->rq->file_pos < c->rq->file_end) {
-        size_t chunk = (size_t) (c->rq->file_end - c->rq->file_pos);
-        if (!c->writable)
-            return RC_AGAIN;
-        if (budget == 0)
-            return RC_DONE;
-        if (chunk > CONN_SENDFILE_CHUNK)
-            chunk = CONN_SENDFILE_CHUNK;
-        n = sendfile(c->fd, c->rq->file_fd, &c->rq->file_pos, chunk);
-        if (n < 0) {
-            int rc = conn_write_failed(c, "sendfile");
-            if (rc == RC_OK)
-                continue;
-            return rc;
-        }
-        if (n == 0) {
-            log_msg(LOG_ERR, "fd %d: file shrank while it was being sent", c->fd);
-            return RC_ERR;
-        }
-        c->rq->body_sent += (uint64_t) n;
-        budget = (size_t) n >= budget ? 0 : budget - (size_t) n;
-    }
-    return RC_OK;
 }
 
 /* After an error response: no more writing, swallow what the client still
@@ -692,7 +799,7 @@ static void conn_next_request(struct conn *c, size_t used);
 static void
 conn_response_done(struct conn *c)
 {
-    if (c->rq->file_fd < 0)
+    if (c->rq->file_fd < 0 || c->rq->segs != NULL)
         c->rq->body_sent = c->rq->body_total;
     access_log_request(c);
     c->nreqs++;

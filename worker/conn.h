@@ -43,6 +43,12 @@ enum {
     CONN_ROUTE_NOT_ALLOWED_BASE = -5    /* -5 - i: 405 for table entry i */
 };
 
+/* File ranges one response may interleave with buffered bytes (a
+ * multipart/byteranges body: part heads in wbuf, part bodies by sendfile). */
+#define CONN_RANGES_MAX 16
+
+struct conn_segs;                       /* conn.c: the pieces of a body */
+
 struct conn_req {
     struct conn_req    *next_free;      /* on the worker's free list */
     struct http_parser  parser;
@@ -60,6 +66,8 @@ struct conn_req {
     off_t               file_pos;
     off_t               file_end;
     int                 file_fd;        /* body source for sendfile, or -1 */
+    struct conn_segs   *segs;           /* body in pieces, or NULL: all of
+                                         * wbuf, then [file_pos, file_end) */
     int                 status;         /* of the response, for the log */
     uint32_t            body_len;       /* decoded body bytes after the head */
     uint32_t            body_max;       /* largest body the handler reads */
@@ -138,6 +146,21 @@ void conn_respond_head(struct conn *c, struct http_head *h, int fd,
 /* Head H and an in-memory BODY of LEN bytes (copied). */
 void conn_respond_body(struct conn *c, struct http_head *h, const char *body,
                        size_t len);
+
+/* Head H (with its content_length set to the whole body) for a body built
+ * piece by piece with conn_respond_add(). FD, the file the pieces' ranges
+ * come from (or -1 when every piece is in memory), is owned by the conn
+ * from now on. HEAD requests get the head only. */
+void conn_respond_begin(struct conn *c, struct http_head *h, int fd);
+
+/* Add LEN bytes of DATA (copied) to the body begun with
+ * conn_respond_begin(), then, unless FIRST == END, bytes [FIRST, END) of
+ * its file, sent with sendfile: memory stays independent of the ranges'
+ * size. At most CONN_RANGES_MAX ranges per response. Does nothing for
+ * HEAD. Returns RC_OK, or RC_ERR (out of memory, too many ranges, no
+ * file; C is then CLOSING). */
+int conn_respond_add(struct conn *c, const char *data, size_t len,
+                     off_t first, off_t end);
 
 /* ---- Asynchronous work of one request ---- */
 

@@ -17,7 +17,7 @@ static struct {
 } FC;
 
 static size_t
-file_cache_hash(const char *key)
+file_cache_hash(const char *key, unsigned enc)
 {
     uint32_t h = 2166136261u;       /* FNV-1a */
 
@@ -25,6 +25,8 @@ file_cache_hash(const char *key)
         h ^= *p;
         h *= 16777619u;
     }
+    h ^= enc;                       /* as one more byte after the key */
+    h *= 16777619u;
     return h % FILE_CACHE_SLOTS;
 }
 
@@ -61,13 +63,13 @@ file_cache_same(const struct file_cache_entry *e, const struct stat *st)
 }
 
 const struct file_cache_entry *
-file_cache_get(int root_fd, const char *key)
+file_cache_get(int root_fd, const char *key, unsigned enc)
 {
-    size_t i = file_cache_hash(key);
+    size_t i = file_cache_hash(key, enc);
     struct file_cache_entry *e = FC.slot[i];
     struct stat st;
 
-    if (e == NULL || strcmp(e->key, key) != 0) {
+    if (e == NULL || e->enc != enc || strcmp(e->key, key) != 0) {
         FC.st.misses++;
         return NULL;
     }
@@ -83,10 +85,10 @@ file_cache_get(int root_fd, const char *key)
 }
 
 const struct file_cache_entry *
-file_cache_put(const char *key, const char *file, int fd, const struct stat *st,
-               const char *mime, const char *etag)
+file_cache_put(const char *key, unsigned enc, const char *file, int fd,
+               const struct stat *st, const char *mime, const char *etag)
 {
-    size_t i = file_cache_hash(key), size = (size_t) st->st_size, got = 0;
+    size_t i = file_cache_hash(key, enc), size = (size_t) st->st_size, got = 0;
     struct file_cache_entry *e;
 
     if (!S_ISREG(st->st_mode) || size > FILE_CACHE_FILE_MAX
@@ -115,6 +117,7 @@ file_cache_put(const char *key, const char *file, int fd, const struct stat *st,
     e->ino = st->st_ino;
     e->mtime = st->st_mtim;
     e->mime = mime;
+    e->enc = enc;
     strcpy(e->etag, etag);
     FC.slot[i] = e;
     FC.st.entries++;
@@ -127,6 +130,17 @@ fail:
     free(e->body);
     free(e);
     return NULL;
+}
+
+void
+file_cache_set_variants(const char *key, unsigned variants, uint64_t now)
+{
+    struct file_cache_entry *e = FC.slot[file_cache_hash(key, 0)];
+
+    if (e != NULL && e->enc == 0 && strcmp(e->key, key) == 0) {
+        e->variants = variants;
+        e->variants_at = now;
+    }
 }
 
 void

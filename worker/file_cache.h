@@ -4,12 +4,19 @@
  * (device, inode, size, mtime), so a changed file is never served stale.
  * Direct-mapped: a new entry replaces whatever hashed to its slot. No
  * descriptors are kept, so nothing here limits connections.
+ * A key may have several entries told apart by a small number, the
+ * encoding (0: the file itself; others: a precompressed variant beside
+ * it), so a variant never answers for the file or for another variant.
+ * The file's own entry also remembers which variants exist beside it and
+ * when that was last looked at (static_file.c decides; see
+ * file_cache_set_variants()).
  * Worker only; single-threaded.
  * SPDX-License-Identifier: MIT */
 #ifndef WORKER_FILE_CACHE_H
 #define WORKER_FILE_CACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -32,6 +39,10 @@ struct file_cache_entry {
     struct timespec mtime;
     const char *mime;
     char        etag[FILE_CACHE_ETAG_MAX];
+    unsigned    enc;        /* 0: the file itself, else a variant */
+    unsigned    variants;   /* enc 0: bit e set when variant e exists */
+    uint64_t    variants_at;    /* clock_now() when variants was found;
+                                 * 0: never looked for */
 };
 
 struct file_cache_stats {
@@ -42,19 +53,27 @@ struct file_cache_stats {
 /* Drop every entry. Safe to call at any time. */
 void file_cache_clear(void);
 
-/* The entry for KEY if the file behind it is unchanged, checked with one
- * fstatat() below ROOT_FD; NULL on a miss or when it changed (the entry is
- * dropped). Valid until the next file_cache_* call. */
-const struct file_cache_entry *file_cache_get(int root_fd, const char *key);
+/* The entry for KEY and encoding ENC if the file behind it is unchanged,
+ * checked with one fstatat() below ROOT_FD; NULL on a miss or when it
+ * changed (the entry is dropped). Valid until the next file_cache_put() or
+ * file_cache_clear(); file_cache_get() drops only its own entry. */
+const struct file_cache_entry *file_cache_get(int root_fd, const char *key,
+                                              unsigned enc);
 
 /* Cache the content of FD (ST describes it; regular, at most
- * FILE_CACHE_FILE_MAX bytes) under KEY, for FILE below root. FD stays the
- * caller's. Returns the entry, or NULL when it does not qualify, the byte
- * budget is spent, or reading fails. */
-const struct file_cache_entry *file_cache_put(const char *key, const char *file,
-                                              int fd, const struct stat *st,
+ * FILE_CACHE_FILE_MAX bytes) under KEY and ENC, for FILE below root, with
+ * no variants known. FD stays the caller's. Returns the entry, or NULL when
+ * it does not qualify, the byte budget is spent, or reading fails. May drop
+ * any other entry (the one in the slot it takes). */
+const struct file_cache_entry *file_cache_put(const char *key, unsigned enc,
+                                              const char *file, int fd,
+                                              const struct stat *st,
                                               const char *mime,
                                               const char *etag);
+
+/* Remember on KEY's own entry (encoding 0), if cached, that the variants
+ * in the bit set VARIANTS exist beside its file, as seen at NOW (ms). */
+void file_cache_set_variants(const char *key, unsigned variants, uint64_t now);
 
 void file_cache_get_stats(struct file_cache_stats *st);
 

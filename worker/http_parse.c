@@ -442,6 +442,8 @@ http_parse_header_line(struct http_parser *p, struct http_request *r,
     case 8:
         if (http_name_is(name, nlen, "If-Range", 8))
             SET_ONCE(if_range);
+        else if (http_name_is(name, nlen, "If-Match", 8))
+            SET_ONCE(if_match);
         break;
     case 10:
         if (http_name_is(name, nlen, "Connection", 10)) {
@@ -464,11 +466,19 @@ http_parse_header_line(struct http_parser *p, struct http_request *r,
         if (http_name_is(name, nlen, "Content-Length", 14))
             return http_parse_content_length(r, value, vlen);
         break;
+    case 15:
+        if (http_name_is(name, nlen, "Accept-Encoding", 15))
+            SET_ONCE(accept_encoding);
+        break;
     case 17:
         if (http_name_is(name, nlen, "If-Modified-Since", 17))
             SET_ONCE(if_modified_since);
         else if (http_name_is(name, nlen, "Transfer-Encoding", 17))
             return http_parse_transfer_encoding(p, r, value, vlen);
+        break;
+    case 19:
+        if (http_name_is(name, nlen, "If-Unmodified-Since", 19))
+            SET_ONCE(if_unmodified_since);
         break;
     }
 #undef SET_ONCE
@@ -775,50 +785,111 @@ http_read_num(const char *s, size_t len, int64_t *out)
     return i;
 }
 
-int
-http_parse_range(const char *s, size_t len, off_t size, off_t *first,
-                 off_t *last)
+/* One range-spec S[0, LEN) (no blanks around it) against SIZE. Returns
+ * RC_OK with the clipped range in *R, RC_DONE when it is not satisfiable
+ * (RFC 9110 14.1.1: first-pos past the end, a suffix of 0, an empty
+ * representation), RC_ERR when it is not a range-spec. */
+static int
+http_parse_range_spec(const char *s, size_t len, off_t size,
+                      struct http_range *r)
 {
     int64_t a, b;
     size_t i, n;
 
-    if (len < 6 || strncasecmp(s, "bytes=", 6) != 0)
-        return RC_DONE;
-    s += 6;
-    len -= 6;
-    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-        len--;
-    if (len == 0 || memchr(s, ',', len) != NULL)
-        return RC_DONE;             /* empty, or several ranges: whole file */
-
+    if (len == 0)
+        return RC_ERR;
     if (s[0] == '-') {              /* suffix: the last b bytes */
         n = http_read_num(s + 1, len - 1, &b);
         if (n == 0 || n != len - 1)
-            return RC_DONE;
+            return RC_ERR;
         if (b == 0 || size == 0)
-            return 416;
-        *first = b >= size ? 0 : size - b;
-        *last = size - 1;
+            return RC_DONE;
+        r->first = b >= size ? 0 : size - b;
+        r->last = size - 1;
         return RC_OK;
     }
     n = http_read_num(s, len, &a);
     if (n == 0 || n == len || s[n] != '-')
-        return RC_DONE;
+        return RC_ERR;
     i = n + 1;
     if (i == len) {
         b = INT64_MAX;              /* "a-": to the end */
     } else {
         n = http_read_num(s + i, len - i, &b);
-        if (n != len - i)
-            return RC_DONE;
-        if (b < a)
-            return RC_DONE;         /* invalid: ignore the header */
+        if (n != len - i || b < a)
+            return RC_ERR;          /* "5-1" is invalid, not unsatisfiable */
     }
     if (a >= size)
-        return 416;
-    *first = a;
-    *last = b >= size ? size - 1 : b;
+        return RC_DONE;
+    r->first = a;
+    r->last = b >= size ? size - 1 : b;
     return RC_OK;
+}
+
+int
+http_parse_range_set(const char *s, size_t len, off_t size,
+                     struct http_range *out, size_t max)
+{
+    struct http_range all[HTTP_RANGE_SPECS_MAX];
+    size_t n = 0, specs = 0, i = 6, k;
+
+    if (len < 6 || strncasecmp(s, "bytes=", 6) != 0)
+        return RC_DONE;
+    while (len > i && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (i < len && (s[i] == ' ' || s[i] == '\t'))
+        return RC_DONE;             /* no OWS before the first element */
+    while (i < len) {
+        size_t start, end;
+        int rc;
+
+        start = i;
+        while (i < len && s[i] != ',')
+            i++;
+        end = i;
+        if (i < len)
+            i++;                    /* the comma */
+        while (start < end && (s[start] == ' ' || s[start] == '\t'))
+            start++;
+        while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+            end--;
+        if (start == end)
+            continue;               /* an empty list element */
+        if (++specs > HTTP_RANGE_SPECS_MAX)
+            return RC_DONE;
+        rc = http_parse_range_spec(s + start, end - start, size, &all[n]);
+        if (rc == RC_ERR)
+            return RC_DONE;         /* one bad spec spoils the set */
+        if (rc == RC_OK)
+            n++;
+    }
+    if (specs == 0)
+        return RC_DONE;
+    if (n == 0)
+        return 416;
+
+    /* insertion sort by first byte: n is small and often already sorted */
+    for (i = 1; i < n; i++) {
+        struct http_range t = all[i];
+        for (k = i; k > 0 && all[k - 1].first > t.first; k--)
+            all[k] = all[k - 1];
+        all[k] = t;
+    }
+    /* coalesce overlapping and adjacent ranges */
+    k = 0;
+    for (i = 1; i < n; i++) {
+        if (all[i].first <= all[k].last + 1) {
+            if (all[i].last > all[k].last)
+                all[k].last = all[i].last;
+        } else {
+            all[++k] = all[i];
+        }
+    }
+    n = k + 1;
+    if (n > max)
+        return RC_DONE;
+    memcpy(out, all, n * sizeof(*out));
+    return (int) n;
 }
 
 int

@@ -50,6 +50,9 @@ struct http_request {
     struct http_slice if_none_match;
     struct http_slice if_modified_since;
     struct http_slice if_range;
+    struct http_slice if_match;
+    struct http_slice if_unmodified_since;
+    struct http_slice accept_encoding;
     struct http_slice content_type;
     struct http_slice user_agent;
     struct http_slice referer;
@@ -134,12 +137,28 @@ int http_chunked_decode(struct http_chunked *c, char *out, const char *in,
 
 /* ---- Range, dates ---- */
 
-/* Evaluate a Range header value against a file of SIZE bytes. Returns RC_OK
- * with [*first, *last] (inclusive) for one satisfiable range; RC_DONE when
- * the header is to be ignored (bad syntax, another unit, several ranges);
- * 416 when the range cannot be satisfied. */
-int http_parse_range(const char *s, size_t len, off_t size, off_t *first,
-                     off_t *last);
+/* Most ranges a multipart answer carries (after coalescing), and most
+ * range-specs a Range header may list before coalescing (Apache's
+ * MaxRanges idea: past it the header is ignored, the cost of sorting stays
+ * bounded and the list fits on the stack). */
+#define HTTP_RANGES_MAX       16
+#define HTTP_RANGE_SPECS_MAX  128
+
+struct http_range {
+    off_t first;            /* inclusive */
+    off_t last;             /* inclusive */
+};
+
+/* Evaluate a Range header value (RFC 9110 14.1.2: "bytes=" and a list of
+ * range-specs, OWS around commas, empty elements ignored) against a
+ * representation of SIZE bytes. The satisfiable ranges are clipped to SIZE,
+ * sorted, and overlapping or adjacent ones coalesced into OUT (room for
+ * MAX). Returns how many (1 to MAX); RC_DONE when the header is to be
+ * ignored (bad syntax anywhere, another unit, more than
+ * HTTP_RANGE_SPECS_MAX specs, or more than MAX ranges after coalescing);
+ * 416 when none is satisfiable. */
+int http_parse_range_set(const char *s, size_t len, off_t size,
+                         struct http_range *out, size_t max);
 
 /* Parse an HTTP-date (IMF-fixdate, RFC 850 or asctime). Returns RC_OK with
  * *t set, or RC_ERR. */

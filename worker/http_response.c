@@ -140,6 +140,10 @@ http_response_head(mpool *pool, struct buf *b, const struct http_head *h)
         need += strlen(h->etag);
     if (h->extra != NULL)
         need += strlen(h->extra);
+    if (h->content_encoding != NULL)
+        need += strlen(h->content_encoding);
+    if (h->cache_control != NULL)
+        need += strlen(h->cache_control);
     if (buf_reserve(pool, b, need) != RC_OK)
         return RC_ERR;
 
@@ -173,9 +177,21 @@ http_response_head(mpool *pool, struct buf *b, const struct http_head *h)
         p = put_str(p, h->etag);
         p = PUT_LIT(p, "\r\n");
     }
+    if (h->content_encoding != NULL) {
+        p = PUT_LIT(p, "Content-Encoding: ");
+        p = put_str(p, h->content_encoding);
+        p = PUT_LIT(p, "\r\n");
+    }
+    if (h->vary_encoding)
+        p = PUT_LIT(p, "Vary: Accept-Encoding\r\n");
+    if (h->cache_control != NULL) {
+        p = PUT_LIT(p, "Cache-Control: ");
+        p = put_str(p, h->cache_control);
+        p = PUT_LIT(p, "\r\n");
+    }
     if (h->accept_ranges)
         p = PUT_LIT(p, "Accept-Ranges: bytes\r\n");
-    if (h->status == 206) {
+    if (h->status == 206 && h->range_total > 0) {
         p = PUT_LIT(p, "Content-Range: bytes ");
         p = put_u64(p, (uint64_t) h->range_first);
         *p++ = '-';

@@ -23,9 +23,14 @@ struct http_head {
     time_t      last_modified;  /* 0: none */
     const char *etag;           /* NULL: none */
     const char *location;       /* NULL: none */
+    const char *content_encoding;   /* NULL: none ("gzip", "br") */
+    const char *cache_control;  /* NULL: none */
+    bool        vary_encoding;  /* Vary: Accept-Encoding */
     off_t       range_first;    /* 206: bytes first-last/total */
     off_t       range_last;
-    off_t       range_total;    /* (416 passes its Content-Range in extra) */
+    off_t       range_total;    /* 0: no Content-Range (a multipart 206
+                                 * carries one per part; 416 passes its
+                                 * own in extra) */
     const char *extra;          /* NULL, or more "Name: value\r\n" lines */
 };
 

@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "defs.h"
 #include "file_cache.h"
@@ -137,14 +139,227 @@ static_mime_type(const char *path)
     return "application/octet-stream";
 }
 
+/* Per enum static_enc: file name suffix, ETag suffix, coding name. */
+static const char *const static_enc_suffix[] = { "", ".gz", ".br" };
+static const char *const static_enc_tag[] = { "", "-gz", "-br" };
+static const char *const static_enc_name[] = { NULL, "gzip", "br" };
+
 void
-static_etag(const struct stat *st, char *out)
+static_etag_enc(const struct stat *st, enum static_enc enc, char *out)
 {
     uint64_t ns = (uint64_t) st->st_mtim.tv_sec * 1000000000ULL
                   + (uint64_t) st->st_mtim.tv_nsec;
 
-    snprintf(out, STATIC_ETAG_MAX, "\"%" PRIx64 "-%" PRIx64 "\"", ns,
-             (uint64_t) st->st_size);
+    snprintf(out, STATIC_ETAG_MAX, "\"%" PRIx64 "-%" PRIx64 "%s\"", ns,
+             (uint64_t) st->st_size, static_enc_tag[enc]);
+}
+
+void
+static_etag(const struct stat *st, char *out)
+{
+    static_etag_enc(st, STATIC_ENC_IDENTITY, out);
+}
+
+/* ---- Content negotiation ---- */
+
+/* A qvalue (RFC 9110 12.4.2: "0" ["." 0-3 digits] or "1" ["." 0-3 zeros])
+ * in thousandths, or -1 when malformed. */
+static int
+static_qvalue(const char *s, size_t len)
+{
+    int q, scale = 100;
+
+    if (len == 0 || (s[0] != '0' && s[0] != '1'))
+        return -1;
+    q = (s[0] - '0') * 1000;
+    if (len == 1)
+        return q;
+    if (s[1] != '.' || len > 5)
+        return -1;
+    for (size_t i = 2; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        q += (s[i] - '0') * scale;
+        scale /= 10;
+    }
+    return q > 1000 ? -1 : q;
+}
+
+static inline bool
+static_is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+enum static_enc
+static_pick_encoding(const char *v, size_t len, unsigned avail)
+{
+    /* q in thousandths; -1: not named */
+    int q_id = -1, q_gzip = -1, q_br = -1, q_star = -1, best_q;
+    enum static_enc best;
+    size_t i = 0;
+
+    if (avail == 0 || len == 0)
+        return STATIC_ENC_IDENTITY;
+    while (i < len) {
+        size_t ts, tl;
+        int q = 1000;
+        bool bad = false;
+
+        while (i < len && (static_is_blank(v[i]) || v[i] == ','))
+            i++;
+        ts = i;
+        while (i < len && v[i] != ',' && v[i] != ';' && !static_is_blank(v[i]))
+            i++;
+        tl = i - ts;
+        /* parameters: OWS ";" OWS name "=" value; only q counts */
+        while (i < len && v[i] != ',') {
+            size_t ps, pe;
+
+            while (i < len && static_is_blank(v[i]))
+                i++;
+            if (i == len || v[i] == ',')
+                break;
+            if (v[i] != ';') {
+                bad = true;
+                break;
+            }
+            i++;
+            while (i < len && static_is_blank(v[i]))
+                i++;
+            ps = i;
+            while (i < len && v[i] != ',' && v[i] != ';')
+                i++;
+            pe = i;
+            while (pe > ps && static_is_blank(v[pe - 1]))
+                pe--;
+            if (pe - ps >= 2 && (v[ps] == 'q' || v[ps] == 'Q') && v[ps + 1] == '=') {
+                q = static_qvalue(v + ps + 2, pe - ps - 2);
+                if (q < 0)
+                    bad = true;
+            }
+        }
+        while (i < len && v[i] != ',')
+            i++;
+        if (bad || tl == 0)
+            continue;
+        if (tl == 8 && strncasecmp(v + ts, "identity", 8) == 0)
+            q_id = q;
+        else if ((tl == 4 && strncasecmp(v + ts, "gzip", 4) == 0)
+                 || (tl == 6 && strncasecmp(v + ts, "x-gzip", 6) == 0))
+            q_gzip = q;
+        else if (tl == 2 && strncasecmp(v + ts, "br", 2) == 0)
+            q_br = q;
+        else if (tl == 1 && v[ts] == '*')
+            q_star = q;
+    }
+    /* not named: "*" decides; without it a coding is not acceptable, and
+     * identity is, but after everything else (RFC 9110 12.5.3) */
+    if (q_gzip < 0)
+        q_gzip = q_star >= 0 ? q_star : 0;
+    if (q_br < 0)
+        q_br = q_star >= 0 ? q_star : 0;
+    if (q_id < 0)
+        q_id = q_star >= 0 ? q_star : 1;
+
+    best = STATIC_ENC_IDENTITY;
+    best_q = q_id;
+    if ((avail & STATIC_HAS(STATIC_ENC_GZIP)) && q_gzip > 0 && q_gzip >= best_q) {
+        best = STATIC_ENC_GZIP;
+        best_q = q_gzip;
+    }
+    if ((avail & STATIC_HAS(STATIC_ENC_BR)) && q_br > 0 && q_br >= best_q)
+        best = STATIC_ENC_BR;
+    return best;
+}
+
+/* ---- Preconditions ---- */
+
+/* Does the entity-tag list V[0, LEN) match ETAG? "*" matches any current
+ * representation. STRONG: weak tags (W/"...") never match (RFC 9110
+ * 8.8.3.2); else they match their opaque tag. */
+static bool
+static_etag_match(const char *v, size_t len, const char *etag, bool strong)
+{
+    size_t el = strlen(etag), i = 0;
+
+    while (i < len) {
+        bool weak = false;
+        size_t start;
+
+        while (i < len && (static_is_blank(v[i]) || v[i] == ','))
+            i++;
+        if (i == len)
+            break;
+        if (v[i] == '*')
+            return true;
+        if (i + 2 <= len && v[i] == 'W' && v[i + 1] == '/') {
+            weak = true;
+            i += 2;
+        }
+        start = i;
+        if (v[i] == '"') {
+            i++;
+            while (i < len && v[i] != '"')
+                i++;
+            if (i < len) {
+                i++;
+                if (i - start == el && memcmp(v + start, etag, el) == 0
+                    && !(strong && weak))
+                    return true;
+            }
+        }
+        while (i < len && v[i] != ',')
+            i++;                /* to the next element */
+    }
+    return false;
+}
+
+/* If-Range: a strong match on the ETag, or exactly the Last-Modified date. */
+static bool
+static_if_range_match(const char *v, size_t len, const char *etag,
+                      time_t mtime)
+{
+    time_t t;
+
+    if (v[0] == '"')
+        return len == strlen(etag) && memcmp(v, etag, len) == 0;
+    if (len >= 2 && v[0] == 'W' && v[1] == '/')
+        return false;
+    return http_parse_date(v, len, &t) == RC_OK && t == mtime;
+}
+
+int
+static_preconditions(const struct http_request *r, const char *data,
+                     const char *etag, time_t mtime, bool *range_ok)
+{
+    time_t t;
+
+    *range_ok = true;
+    if (r->if_match.len > 0) {
+        if (!static_etag_match(data + r->if_match.off, r->if_match.len, etag,
+                               true))
+            return STATIC_PRECONDITION_FAIL;
+    } else if (r->if_unmodified_since.len > 0
+               && http_parse_date(data + r->if_unmodified_since.off,
+                                  r->if_unmodified_since.len, &t) == RC_OK
+               && mtime > t) {
+        return STATIC_PRECONDITION_FAIL;
+    }
+    if (r->if_none_match.len > 0) {
+        if (static_etag_match(data + r->if_none_match.off,
+                              r->if_none_match.len, etag, false))
+            return STATIC_NOT_MODIFIED;
+    } else if (r->if_modified_since.len > 0
+               && http_parse_date(data + r->if_modified_since.off,
+                                  r->if_modified_since.len, &t) == RC_OK
+               && mtime <= t) {
+        return STATIC_NOT_MODIFIED;
+    }
+    if (r->if_range.len > 0)
+        *range_ok = static_if_range_match(data + r->if_range.off,
+                                          r->if_range.len, etag, mtime);
+    return 0;
 }
 
 /* Fallback for kernels without openat2: open, then check where it landed. */
@@ -224,54 +439,6 @@ static_errno_status(int err)
     }
 }
 
-/* Does the If-None-Match list match ETAG (weak comparison)? */
-static bool
-static_inm_match(const char *v, size_t len, const char *etag)
-{
-    size_t el = strlen(etag), i = 0;
-
-    while (i < len) {
-        size_t start;
-        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-            i++;
-        if (i < len && v[i] == '*')
-            return true;
-        if (i + 2 <= len && v[i] == 'W' && v[i + 1] == '/')
-            i += 2;
-        start = i;
-        if (i < len && v[i] == '"') {
-            i++;
-            while (i < len && v[i] != '"')
-                i++;
-            if (i < len)
-                i++;
-        } else {
-            while (i < len && v[i] != ',')
-                i++;
-        }
-        if (i - start == el && memcmp(v + start, etag, el) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* If-Range: strong match on the ETag, or the exact Last-Modified date. */
-static bool
-static_if_range_ok(const struct conn *c, const char *etag, time_t mtime)
-{
-    const char *v = conn_req_ptr(c, c->rq->req.if_range);
-    size_t len = c->rq->req.if_range.len;
-    time_t t;
-
-    if (len == 0)
-        return true;
-    if (v[0] == '"')
-        return len == strlen(etag) && memcmp(v, etag, len) == 0;
-    if (len >= 2 && v[0] == 'W' && v[1] == '/')
-        return false;
-    return http_parse_date(v, len, &t) == RC_OK && t == mtime;
-}
-
 /* 301 to the same path with a trailing slash (query kept). */
 static void
 static_redirect_dir(struct conn *c)
@@ -299,76 +466,188 @@ static_redirect_dir(struct conn *c)
     conn_respond_redirect(c, 301, loc, NULL);
 }
 
-/* What a response needs to know about the file it serves. */
+/* What a response needs to know about the representation it serves. */
 struct static_obj {
-    off_t       size;
-    time_t      mtime;
-    const char *mime;
-    const char *etag;
-    int         fd;         /* body by sendfile, or -1 ... */
-    const char *body;       /* ... from memory (the file cache) */
+    off_t           size;
+    time_t          mtime;
+    const char     *mime;
+    const char     *etag;
+    int             fd;     /* body by sendfile, or -1 ... */
+    const char     *body;   /* ... from memory (the file cache) */
+    enum static_enc enc;    /* its content coding */
+    bool            vary;   /* the file has variants: Vary: Accept-Encoding */
 };
 
-/* Conditional and range handling, then the response. Takes FD. */
+/* ---- Multipart ranges ---- */
+
+#define STATIC_BOUNDARY_LEN  16
+#define STATIC_PART_HEAD_MAX 256
+
+/* A fresh multipart boundary (STATIC_BOUNDARY_LEN hex digits): splitmix64
+ * over a per-process seed from getrandom(), so a worker pays one syscall
+ * in its life and boundaries cannot be guessed from one another. */
+static void
+static_boundary(char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    static uint64_t state;
+    uint64_t z;
+
+    if (state == 0) {
+        if (getrandom(&state, sizeof(state), GRND_NONBLOCK)
+            != (ssize_t) sizeof(state))
+            state = ((uint64_t) getpid() << 32) ^ (uint64_t) time(NULL);
+        state |= 1;
+    }
+    z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    for (int i = 0; i < STATIC_BOUNDARY_LEN; i++, z >>= 4)
+        out[i] = hex[z & 15];
+    out[STATIC_BOUNDARY_LEN] = '\0';
+}
+
+/* The head of part I (the CRLF that ends the previous part, the boundary
+ * line, Content-Type, Content-Encoding of a variant, Content-Range, the
+ * empty line) into OUT (STATIC_PART_HEAD_MAX bytes). Returns its length,
+ * or 0 when it does not fit. */
+static size_t
+static_part_head(char *out, size_t i, const char *boundary,
+                 const struct static_obj *o, const struct http_range *r)
+{
+    int n = snprintf(out, STATIC_PART_HEAD_MAX,
+                     "%s--%s\r\nContent-Type: %s\r\n%s%s%s"
+                     "Content-Range: bytes %lld-%lld/%lld\r\n\r\n",
+                     i > 0 ? "\r\n" : "", boundary, o->mime,
+                     o->enc != STATIC_ENC_IDENTITY ? "Content-Encoding: " : "",
+                     o->enc != STATIC_ENC_IDENTITY ? static_enc_name[o->enc] : "",
+                     o->enc != STATIC_ENC_IDENTITY ? "\r\n" : "",
+                     (long long) r->first, (long long) r->last,
+                     (long long) o->size);
+
+    return n > 0 && n < STATIC_PART_HEAD_MAX ? (size_t) n : 0;
+}
+
+/* 206 multipart/byteranges with the N (>= 2, sorted, disjoint) ranges RS
+ * of O: part heads and the closing boundary in the response buffer, the
+ * parts themselves by sendfile from O's file (or copied from the cache).
+ * The representation metadata of the file (type, coding) goes into every
+ * part. Returns RC_OK once answered (taking O's fd), or RC_DONE when the
+ * answer would be larger than the whole file (the caller sends that). */
+static int
+static_respond_multipart(struct conn *c, struct http_head *h,
+                         const struct static_obj *o,
+                         const struct http_range *rs, int n)
+{
+    char boundary[STATIC_BOUNDARY_LEN + 1], part[STATIC_PART_HEAD_MAX];
+    char ctype[64], tail[32];
+    uint64_t total = 0;
+    size_t hl;
+    int tl;
+
+    static_boundary(boundary);
+    for (int i = 0; i < n; i++) {
+        hl = static_part_head(part, (size_t) i, boundary, o, &rs[i]);
+        if (hl == 0)
+            return RC_DONE;
+        total += hl + (uint64_t) (rs[i].last - rs[i].first + 1);
+    }
+    tl = snprintf(tail, sizeof(tail), "\r\n--%s--\r\n", boundary);
+    total += (uint64_t) tl;
+    if (total > (uint64_t) o->size)
+        return RC_DONE;         /* no amplification */
+
+    snprintf(ctype, sizeof(ctype), "multipart/byteranges; boundary=%s",
+             boundary);
+    h->status = 206;
+    h->content_type = ctype;
+    h->content_encoding = NULL;     /* it is in the parts */
+    h->content_length = (int64_t) total;
+    h->range_total = 0;             /* Content-Range is in the parts */
+    conn_respond_begin(c, h, o->fd);
+    for (int i = 0; i < n; i++) {
+        off_t first = rs[i].first, end = rs[i].last + 1;
+        int rc;
+
+        hl = static_part_head(part, (size_t) i, boundary, o, &rs[i]);
+        if (o->fd >= 0)
+            rc = conn_respond_add(c, part, hl, first, end);
+        else if ((rc = conn_respond_add(c, part, hl, 0, 0)) == RC_OK)
+            rc = conn_respond_add(c, o->body + first, (size_t) (end - first),
+                                  0, 0);
+        if (rc != RC_OK)
+            return RC_OK;       /* C is closing */
+    }
+    conn_respond_add(c, tail, (size_t) tl, 0, 0);
+    return RC_OK;
+}
+
+/* ---- Serving ---- */
+
+/* Preconditions, ranges, then the response. Takes O's fd. */
 static void
 static_respond(struct conn *c, const struct static_obj *o)
 {
     const struct http_request *r = &c->rq->req;
-    struct http_head h;
+    const char *data = c->rbuf.data + c->rbuf.rpos;
+    struct http_range rs[HTTP_RANGES_MAX];
     off_t first = 0, last = o->size - 1;
-    int rc;
+    struct http_head h;
+    bool range_ok;
+    int rc, n = RC_DONE;
 
     memset(&h, 0, sizeof(h));
     h.content_type = o->mime;
     h.last_modified = o->mtime;
     h.etag = o->etag;
     h.accept_ranges = true;
+    h.content_encoding = static_enc_name[o->enc];
+    h.vary_encoding = o->vary;
+    if (wctx.cfg.static_cache_control[0] != '\0')
+        h.cache_control = wctx.cfg.static_cache_control;
 
-    /* conditional GET: If-None-Match wins over If-Modified-Since */
-    if (r->if_none_match.len > 0) {
-        if (static_inm_match(conn_req_ptr(c, r->if_none_match),
-                             r->if_none_match.len, o->etag))
-            h.status = 304;
-    } else if (r->if_modified_since.len > 0) {
-        time_t ims;
-        if (http_parse_date(conn_req_ptr(c, r->if_modified_since),
-                            r->if_modified_since.len, &ims) == RC_OK
-            && o->mtime <= ims)
-            h.status = 304;
-    }
-    if (h.status == 304) {
+    rc = static_preconditions(r, data, o->etag, o->mtime, &range_ok);
+    if (rc != 0) {
         if (o->fd >= 0)
             close(o->fd);
+        h.status = rc;
         h.content_type = NULL;
-        h.content_length = -1;
+        h.content_encoding = NULL;
         h.accept_ranges = false;
+        h.content_length = -1;
+        if (rc == STATIC_PRECONDITION_FAIL) {
+            /* an error: no body, no validators, nothing to cache */
+            h.content_length = 0;
+            h.etag = NULL;
+            h.last_modified = 0;
+            h.cache_control = NULL;
+        }
         conn_respond_head(c, &h, -1, 0, 0);
         return;
     }
 
     h.status = 200;
-    if (r->range.len > 0 && r->method == HTTP_GET
-        && static_if_range_ok(c, o->etag, o->mtime)) {
-        rc = http_parse_range(conn_req_ptr(c, r->range), r->range.len, o->size,
-                              &first, &last);
-        if (rc == 416) {
-            char extra[64];
-            if (o->fd >= 0)
-                close(o->fd);
-            snprintf(extra, sizeof(extra), "Content-Range: bytes */%lld\r\n",
-                     (long long) o->size);
-            conn_respond_error(c, 416, extra);
-            return;
-        }
-        if (rc == RC_OK) {
-            h.status = 206;
-            h.range_first = first;
-            h.range_last = last;
-            h.range_total = o->size;
-        } else {
-            first = 0;
-            last = o->size - 1;
-        }
+    if (r->range.len > 0 && range_ok)
+        n = http_parse_range_set(data + r->range.off, r->range.len, o->size,
+                                 rs, HTTP_RANGES_MAX);
+    if (n == 416) {
+        char extra[96];
+        if (o->fd >= 0)
+            close(o->fd);
+        snprintf(extra, sizeof(extra), "Content-Range: bytes */%lld\r\n%s",
+                 (long long) o->size,
+                 o->vary ? "Vary: Accept-Encoding\r\n" : "");
+        conn_respond_error(c, 416, extra);
+        return;
+    }
+    if (n > 1 && static_respond_multipart(c, &h, o, rs, n) == RC_OK)
+        return;
+    if (n == 1) {
+        h.status = 206;
+        first = h.range_first = rs[0].first;
+        last = h.range_last = rs[0].last;
+        h.range_total = o->size;
     }
     if (o->fd < 0) {
         conn_respond_body(c, &h, o->body + first, (size_t) (last - first + 1));
@@ -379,12 +658,132 @@ static_respond(struct conn *c, const struct static_obj *o)
 }
 
 static void
-static_respond_cached(struct conn *c, const struct file_cache_entry *e)
+static_respond_cached(struct conn *c, const struct file_cache_entry *e,
+                      bool vary)
 {
     struct static_obj o = { (off_t) e->size, e->mtime.tv_sec, e->mime, e->etag,
-                            -1, e->body };
+                            -1, e->body, (enum static_enc) e->enc, vary };
 
     static_respond(c, &o);
+}
+
+/* ---- Precompressed variants ---- */
+
+static bool
+static_older(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec
+           || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* FILE + ".gz" or ".br" in the scratch area of Location (unused while a
+ * file is served); NULL when it does not fit. */
+static const char *
+static_variant_name(const char *file, enum static_enc enc)
+{
+    char *out = wctx.scratch + 2 * wctx.scratch_len;
+    size_t fl = strlen(file);
+
+    if (fl + 4 > wctx.scratch_len)
+        return NULL;
+    memcpy(out, file, fl);
+    memcpy(out + fl, static_enc_suffix[enc], 4);
+    return out;
+}
+
+/* The variants of FILE (below root, modified at MTIME) that can be served:
+ * regular files not older than it. Two fstatat() calls; the open that
+ * serves one still goes through static_open(). */
+static unsigned
+static_variants(const char *file, const struct timespec *mtime)
+{
+    unsigned found = 0;
+
+    for (int enc = STATIC_ENC_GZIP; enc <= STATIC_ENC_BR; enc++) {
+        const char *name = static_variant_name(file, (enum static_enc) enc);
+        struct stat st;
+
+        if (name != NULL && fstatat(wctx.root_fd, name, &st, 0) == 0
+            && S_ISREG(st.st_mode) && !static_older(&st.st_mtim, mtime))
+            found |= STATIC_HAS(enc);
+    }
+    return found;
+}
+
+/* Answer with variant ENC of FILE (modified at MTIME, of type MIME), whose
+ * requests are cached under KEY: from the cache, else from disk (and into
+ * the cache, which may drop any other entry). Returns RC_OK once answered;
+ * RC_DONE when the variant is gone, not a regular file or older than FILE
+ * (nothing was answered and nothing put in the cache). */
+static int
+static_serve_variant(struct conn *c, const char *key, const char *file,
+                     const struct timespec *mtime, const char *mime,
+                     enum static_enc enc)
+{
+    const struct file_cache_entry *v;
+    char etag[STATIC_ETAG_MAX];
+    const char *name;
+    struct static_obj o;
+    struct stat st;
+    int fd;
+
+    v = file_cache_get(wctx.root_fd, key, enc);
+    if (v != NULL && !static_older(&v->mtime, mtime)) {
+        static_respond_cached(c, v, true);
+        return RC_OK;
+    }
+    name = static_variant_name(file, enc);
+    if (name == NULL)
+        return RC_DONE;
+    fd = static_open(wctx.root_fd, name);
+    if (fd < 0)
+        return RC_DONE;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)
+        || static_older(&st.st_mtim, mtime)) {
+        close(fd);
+        return RC_DONE;
+    }
+    static_etag_enc(&st, enc, etag);
+    v = file_cache_put(key, enc, name, fd, &st, mime, etag);
+    if (v != NULL) {
+        close(fd);
+        static_respond_cached(c, v, true);
+        return RC_OK;
+    }
+    o.size = st.st_size;
+    o.mtime = st.st_mtim.tv_sec;
+    o.mime = mime;
+    o.etag = etag;
+    o.fd = fd;
+    o.body = NULL;
+    o.enc = enc;
+    o.vary = true;
+    static_respond(c, &o);
+    return RC_OK;
+}
+
+/* With the variants AVAIL of FILE, answer with the one the client prefers,
+ * if any: RC_OK once answered; else RC_DONE, with *AVAIL down to the
+ * variants still there (KEY's entry learns it too). */
+static int
+static_negotiate(struct conn *c, const char *key, const char *file,
+                 const struct timespec *mtime, const char *mime,
+                 unsigned *avail)
+{
+    const struct http_request *r = &c->rq->req;
+    const char *ae = conn_req_ptr(c, r->accept_encoding);
+
+    while (*avail != 0) {
+        enum static_enc enc = static_pick_encoding(ae, r->accept_encoding.len,
+                                                   *avail);
+        if (enc == STATIC_ENC_IDENTITY)
+            return RC_DONE;
+        if (static_serve_variant(c, key, file, mtime, mime, enc) == RC_OK)
+            return RC_OK;
+        *avail &= ~STATIC_HAS(enc);
+        file_cache_set_variants(key, *avail, clock_now());
+    }
+    return RC_DONE;
 }
 
 void
@@ -394,8 +793,10 @@ static_file_serve(struct conn *c, const char *path)
     char *key = wctx.scratch + 3 * wctx.scratch_len;
     const struct file_cache_entry *e;
     char etag[STATIC_ETAG_MAX];
+    const char *mime;
     struct static_obj o;
     struct stat st;
+    unsigned variants = 0;
     bool dir_slash;
     size_t rl;
     int fd, rc;
@@ -410,9 +811,24 @@ static_file_serve(struct conn *c, const char *path)
     memcpy(key, rel, rl);
     key[rl] = dir_slash ? '/' : '\0';
     key[rl + (dir_slash ? 1 : 0)] = '\0';
-    e = file_cache_get(wctx.root_fd, key);
+    e = file_cache_get(wctx.root_fd, key, STATIC_ENC_IDENTITY);
     if (e != NULL) {
-        static_respond_cached(c, e);
+        if (wctx.cfg.gzip_static) {
+            /* the hot path: no variants, looked for less than a second ago */
+            variants = e->variants;
+            if (clock_now() - e->variants_at >= STATIC_VARIANT_RECHECK_MS) {
+                variants = static_variants(e->file, &e->mtime);
+                file_cache_set_variants(key, variants, clock_now());
+            }
+            if (variants != 0) {
+                struct timespec mtime = e->mtime;
+                if (static_negotiate(c, key, e->file, &mtime, e->mime,
+                                     &variants) == RC_OK)
+                    return;
+                /* nothing was put in the cache: E still stands */
+            }
+        }
+        static_respond_cached(c, e, variants != 0);
         return;
     }
 
@@ -452,6 +868,12 @@ static_file_serve(struct conn *c, const char *path)
             conn_respond_error(c, 500, NULL);
             return;
         }
+    } else if (dir_slash) {
+        /* "/a.html/": a file is not a directory (one URL per file, and
+         * relative links would resolve against the wrong base) */
+        close(fd);
+        conn_respond_error(c, 404, NULL);
+        return;
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
@@ -459,18 +881,30 @@ static_file_serve(struct conn *c, const char *path)
         return;
     }
 
+    mime = static_mime_type(rel);
     static_etag(&st, etag);
-    e = file_cache_put(key, rel, fd, &st, static_mime_type(rel), etag);
+    if (wctx.cfg.gzip_static)
+        variants = static_variants(rel, &st.st_mtim);
+    e = file_cache_put(key, STATIC_ENC_IDENTITY, rel, fd, &st, mime, etag);
+    if (e != NULL && wctx.cfg.gzip_static)
+        file_cache_set_variants(key, variants, clock_now());
+    if (variants != 0
+        && static_negotiate(c, key, rel, &st.st_mtim, mime, &variants) == RC_OK) {
+        close(fd);
+        return;
+    }
     if (e != NULL) {
         close(fd);
-        static_respond_cached(c, e);
+        static_respond_cached(c, e, variants != 0);
         return;
     }
     o.size = st.st_size;
     o.mtime = st.st_mtim.tv_sec;
-    o.mime = static_mime_type(rel);
+    o.mime = mime;
     o.etag = etag;
     o.fd = fd;
     o.body = NULL;
+    o.enc = STATIC_ENC_IDENTITY;
+    o.vary = variants != 0;
     static_respond(c, &o);
 }

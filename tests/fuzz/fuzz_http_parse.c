@@ -13,7 +13,8 @@
  * - the chunked decoder never consumes more than it was given, never
  *   produces more than it consumed or more than max_body in total, and
  *   gives the same bytes in place and split;
- * - a satisfiable range lies inside the file; decoders never grow output.
+ * - range sets are sorted, disjoint and inside the file; decoders never
+ *   grow output.
  * Each piece is a fresh exact-size heap copy so ASan sees any over-read.
  * SPDX-License-Identifier: MIT */
 #include <stdbool.h>
@@ -72,6 +73,9 @@ req_same(const struct http_request *a, const struct http_request *b)
         && slice_same(a->if_none_match, b->if_none_match)
         && slice_same(a->if_modified_since, b->if_modified_since)
         && slice_same(a->if_range, b->if_range)
+        && slice_same(a->if_match, b->if_match)
+        && slice_same(a->if_unmodified_since, b->if_unmodified_since)
+        && slice_same(a->accept_encoding, b->accept_encoding)
         && slice_same(a->content_type, b->content_type)
         && slice_same(a->user_agent, b->user_agent)
         && slice_same(a->referer, b->referer);
@@ -85,12 +89,17 @@ fuzz_range(const char *s, size_t len)
     static const off_t sizes[] = { 0, 1, 100, 1000, INT64_MAX };
 
     for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
-        off_t first = -1, last = -1;
-        int rc = http_parse_range(s, len, sizes[i], &first, &last);
+        struct http_range out[HTTP_RANGES_MAX];
+        int rc = http_parse_range_set(s, len, sizes[i], out, HTTP_RANGES_MAX);
 
-        CHECK(rc == RC_OK || rc == RC_DONE || rc == 416);
-        if (rc == RC_OK)
-            CHECK(first >= 0 && first <= last && last < sizes[i]);
+        CHECK(rc == RC_DONE || rc == 416 || (rc >= 1 && rc <= HTTP_RANGES_MAX));
+        /* sorted, disjoint, not adjacent, inside the representation */
+        for (int k = 0; k < rc && rc != 416; k++) {
+            CHECK(out[k].first >= 0 && out[k].first <= out[k].last
+                  && out[k].last < sizes[i]);
+            if (k > 0)
+                CHECK(out[k].first > out[k - 1].last + 1);
+        }
     }
 }
 
@@ -172,6 +181,7 @@ check_request(const char *data, size_t len, size_t max_head, int rc,
         &r->method_name, &r->target, &r->path, &r->query, &r->host,
         &r->cookie, &r->range, &r->if_none_match, &r->if_modified_since,
         &r->if_range, &r->content_type, &r->user_agent, &r->referer,
+        &r->if_match, &r->if_unmodified_since, &r->accept_encoding,
     };
 
     CHECK(rc == RC_OK || rc == RC_AGAIN || rc == 400 || rc == 414

@@ -43,7 +43,7 @@ put(const struct fx *f, const char *key, const char *name)
 
     assert_true(fd >= 0);
     assert_int_equal(fstat(fd, &st), 0);
-    e = file_cache_put(key, name, fd, &st, "text/plain", "\"etag\"");
+    e = file_cache_put(key, 0, name, fd, &st, "text/plain", "\"etag\"");
     close(fd);
     return e;
 }
@@ -84,16 +84,16 @@ test_file_cache_hit_after_put(void **state)
 
     file_cache_get_stats(&before);      /* counters are per process */
     write_file(f, "a.txt", "hello", 5);
-    assert_null(file_cache_get(f->root, "a.txt"));
+    assert_null(file_cache_get(f->root, "a.txt", 0));
     e = put(f, "a.txt", "a.txt");
     assert_non_null(e);
     assert_int_equal(e->size, 5);
     assert_memory_equal(e->body, "hello", 5);
     assert_string_equal(e->etag, "\"etag\"");
-    e = file_cache_get(f->root, "a.txt");
+    e = file_cache_get(f->root, "a.txt", 0);
     assert_non_null(e);
     assert_memory_equal(e->body, "hello", 5);
-    assert_null(file_cache_get(f->root, "b.txt"));
+    assert_null(file_cache_get(f->root, "b.txt", 0));
     file_cache_get_stats(&st);
     assert_int_equal(st.hits - before.hits, 1);
     assert_int_equal(st.entries, 1);
@@ -111,10 +111,10 @@ test_file_cache_key_differs_from_file(void **state)
     assert_int_equal(mkdir(path, 0755), 0);
     write_file(f, "dir/index.html", "<p>", 3);
     assert_non_null(put(f, "dir/", "dir/index.html"));
-    assert_non_null(file_cache_get(f->root, "dir/"));
-    assert_null(file_cache_get(f->root, "dir"));
+    assert_non_null(file_cache_get(f->root, "dir/", 0));
+    assert_null(file_cache_get(f->root, "dir", 0));
     write_file(f, "dir/index.html", "<p>2", 4);
-    assert_null(file_cache_get(f->root, "dir/"));
+    assert_null(file_cache_get(f->root, "dir/", 0));
 }
 
 static void
@@ -130,9 +130,9 @@ test_file_cache_rewritten_same_size_is_stale(void **state)
     /* make sure the mtime differs even on a coarse clock */
     snprintf(path, sizeof(path), "%s/a.txt", f->dir);
     assert_int_equal(utimensat(AT_FDCWD, path, later, 0), 0);
-    assert_null(file_cache_get(f->root, "a.txt"));
+    assert_null(file_cache_get(f->root, "a.txt", 0));
     assert_non_null(put(f, "a.txt", "a.txt"));
-    assert_memory_equal(file_cache_get(f->root, "a.txt")->body, "BBBB", 4);
+    assert_memory_equal(file_cache_get(f->root, "a.txt", 0)->body, "BBBB", 4);
 }
 
 static void
@@ -149,11 +149,11 @@ test_file_cache_replaced_or_removed_is_stale(void **state)
     snprintf(a, sizeof(a), "%s/a.txt", f->dir);
     snprintf(b, sizeof(b), "%s/b.txt", f->dir);
     assert_int_equal(rename(b, a), 0);      /* another inode, same size */
-    assert_null(file_cache_get(f->root, "a.txt"));
+    assert_null(file_cache_get(f->root, "a.txt", 0));
 
     assert_non_null(put(f, "a.txt", "a.txt"));
     assert_int_equal(unlink(a), 0);
-    assert_null(file_cache_get(f->root, "a.txt"));
+    assert_null(file_cache_get(f->root, "a.txt", 0));
     file_cache_get_stats(&st);
     assert_int_equal(st.stale - before.stale, 2);
     assert_int_equal(st.entries, 0);
@@ -185,6 +185,55 @@ test_file_cache_refuses_large_and_keeps_budget(void **state)
     assert_true(st.entries > 0);
 }
 
+/* One key, several encodings: a precompressed variant is its own entry
+ * (own file, body, tag), never answers for the file or for another
+ * variant, and goes stale on its own. */
+static void
+test_file_cache_variants_kept_apart(void **state)
+{
+    struct fx *f = *state;
+    const struct file_cache_entry *e;
+    struct stat st;
+    int fd;
+
+    write_file(f, "p.html", "plain", 5);
+    write_file(f, "p.html.gz", "GZ", 2);
+    assert_non_null(put(f, "p.html", "p.html"));
+    fd = openat(f->root, "p.html.gz", O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    e = file_cache_put("p.html", 1, "p.html.gz", fd, &st, "text/html",
+                       "\"tag-gz\"");
+    close(fd);
+    assert_non_null(e);
+    assert_int_equal(e->enc, 1);
+
+    e = file_cache_get(f->root, "p.html", 0);
+    assert_non_null(e);
+    assert_int_equal(e->enc, 0);
+    assert_memory_equal(e->body, "plain", 5);
+    e = file_cache_get(f->root, "p.html", 1);
+    assert_non_null(e);
+    assert_memory_equal(e->body, "GZ", 2);
+    assert_string_equal(e->etag, "\"tag-gz\"");
+    assert_string_equal(e->mime, "text/html");
+    assert_null(file_cache_get(f->root, "p.html", 2));
+    /* a direct request for the .gz file is yet another key */
+    assert_null(file_cache_get(f->root, "p.html.gz", 0));
+
+    /* the file's entry remembers which variants exist */
+    file_cache_set_variants("p.html", 1u << 1, 4242);
+    e = file_cache_get(f->root, "p.html", 0);
+    assert_int_equal(e->variants, 1u << 1);
+    assert_int_equal(e->variants_at, 4242);
+    file_cache_set_variants("nope.html", 1, 1);     /* not cached: nothing */
+
+    /* the variant changes: only its entry goes */
+    write_file(f, "p.html.gz", "GZ2", 3);
+    assert_null(file_cache_get(f->root, "p.html", 1));
+    assert_non_null(file_cache_get(f->root, "p.html", 0));
+}
+
 int
 main(void)
 {
@@ -194,6 +243,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_file_cache_rewritten_same_size_is_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_cache_replaced_or_removed_is_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_cache_refuses_large_and_keeps_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_cache_variants_kept_apart, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

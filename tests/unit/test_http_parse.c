@@ -103,6 +103,9 @@ req_same(const struct http_request *a, const struct http_request *b)
         && slice_same(a->if_none_match, b->if_none_match)
         && slice_same(a->if_modified_since, b->if_modified_since)
         && slice_same(a->if_range, b->if_range)
+        && slice_same(a->if_match, b->if_match)
+        && slice_same(a->if_unmodified_since, b->if_unmodified_since)
+        && slice_same(a->accept_encoding, b->accept_encoding)
         && slice_same(a->content_type, b->content_type)
         && slice_same(a->user_agent, b->user_agent)
         && slice_same(a->referer, b->referer);
@@ -135,6 +138,9 @@ struct parse_case {
     const char *inm;            /* If-None-Match */
     const char *ims;            /* If-Modified-Since */
     const char *if_range;
+    const char *if_match;
+    const char *ius;            /* If-Unmodified-Since */
+    const char *ae;             /* Accept-Encoding */
     const char *ctype;
     const char *ua;
     const char *referer;
@@ -158,7 +164,8 @@ static const struct parse_case parse_cases[] = {
     T(RL HA "\r\n", OK_GET11, .has_host = 1, .target = "/", .path = "/",
       .query = ABSENT, .host = "a", .cookie = ABSENT, .range = ABSENT,
       .inm = ABSENT, .ims = ABSENT, .if_range = ABSENT, .ctype = ABSENT,
-      .ua = ABSENT, .referer = ABSENT),
+      .ua = ABSENT, .referer = ABSENT, .if_match = ABSENT, .ius = ABSENT,
+      .ae = ABSENT),
     T("HEAD /x HTTP/1.1\r\n" HA "\r\n", .rc = RC_OK, .method = HTTP_HEAD,
       .version = 11, .keepalive = 1, .path = "/x"),
     T("POST /form HTTP/1.1\r\n" HA "Content-Length: 5\r\n\r\nhello",
@@ -240,6 +247,19 @@ static const struct parse_case parse_cases[] = {
     T(RL HA "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n",
       OK_GET11, .ims = "Sun, 06 Nov 1994 08:49:37 GMT"),
     T(RL HA "If-Range: \"v1\"\r\n\r\n", OK_GET11, .if_range = "\"v1\""),
+    T(RL HA "If-Match: \"a\", W/\"b\"\r\n\r\n", OK_GET11,
+      .if_match = "\"a\", W/\"b\"", .inm = ABSENT, .if_range = ABSENT),
+    T(RL HA "if-match: *\r\nIf-Match: \"second\"\r\n\r\n", OK_GET11,
+      .if_match = "*"),
+    T(RL HA "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:01 GMT\r\n\r\n",
+      OK_GET11, .ius = "Thu, 01 Jan 1970 00:00:01 GMT", .ims = ABSENT),
+    T(RL HA "Accept-Encoding: gzip, deflate, br;q=0.9\r\n\r\n", OK_GET11,
+      .ae = "gzip, deflate, br;q=0.9"),
+    T(RL HA "ACCEPT-ENCODING:identity;q=0 \r\n\r\n", OK_GET11,
+      .ae = "identity;q=0"),
+    T(RL HA "Accept-Encoding:\r\n\r\n", OK_GET11, .ae = ""),
+    T(RL HA "Accept-Encodings: br\r\nIf-Matches: *\r\n\r\n", OK_GET11,
+      .ae = ABSENT, .if_match = ABSENT),
     T("POST / HTTP/1.1\r\n" HA "Content-Type: application/x-www-form-"
       "urlencoded\r\nContent-Length: 0\r\n\r\n", .rc = RC_OK,
       .method = HTTP_POST, .clen = 0,
@@ -469,6 +489,7 @@ check_expect(const struct parse_case *t, const char *how, size_t at,
             &r->method_name, &r->target, &r->path, &r->query, &r->host,
             &r->cookie, &r->range, &r->if_none_match, &r->if_modified_since,
             &r->if_range, &r->content_type, &r->user_agent, &r->referer,
+            &r->if_match, &r->if_unmodified_since, &r->accept_encoding,
         };
         for (size_t i = 0; i < ARRAY_SIZE(all); i++)
             EXPECT((uint64_t) all[i]->off + all[i]->len <= r->head_len,
@@ -485,6 +506,9 @@ check_expect(const struct parse_case *t, const char *how, size_t at,
     EXPECT_SLICE(if_none_match, t->inm);
     EXPECT_SLICE(if_modified_since, t->ims);
     EXPECT_SLICE(if_range, t->if_range);
+    EXPECT_SLICE(if_match, t->if_match);
+    EXPECT_SLICE(if_unmodified_since, t->ius);
+    EXPECT_SLICE(accept_encoding, t->ae);
     EXPECT_SLICE(content_type, t->ctype);
     EXPECT_SLICE(user_agent, t->ua);
     EXPECT_SLICE(referer, t->referer);
@@ -1342,90 +1366,197 @@ test_http_parse_chunked_size_wraps_total(void **state)
                  (unsigned long long) max, (unsigned long long) c.total);
 }
 
-/* ---- Range ---- */
+/* ---- Range sets ---- */
 
 struct range_case {
-    int         line;
-    const char *s;
-    off_t       size;
-    int         rc;
-    off_t       first;
-    off_t       last;
+    int               line;
+    const char       *s;
+    off_t             size;
+    int               rc;       /* ranges, RC_DONE or 416 */
+    struct http_range want[4];  /* the first (up to) 4 ranges on rc > 0 */
 };
 
-#define R(s, size, rc, first, last) { __LINE__, (s), (size), (rc), (first), \
-                                      (last) }
+#define R(s, size, rc, ...) { __LINE__, (s), (size), (rc), { __VA_ARGS__ } }
+#define ONE(s, size, first, last) R(s, size, 1, { first, last })
 
 static const struct range_case range_cases[] = {
-    R("bytes=0-99", 1000, RC_OK, 0, 99),
-    R("bytes=10-10", 1000, RC_OK, 10, 10),
-    R("bytes=500-", 1000, RC_OK, 500, 999),
-    R("bytes=999-", 1000, RC_OK, 999, 999),
-    R("bytes=-100", 1000, RC_OK, 900, 999),
-    R("bytes=-1", 1000, RC_OK, 999, 999),
-    R("bytes=-1000", 1000, RC_OK, 0, 999),
-    R("bytes=-5000", 1000, RC_OK, 0, 999),
-    R("bytes=0-", 1, RC_OK, 0, 0),
-    R("bytes=900-5000", 1000, RC_OK, 900, 999),
-    R("bytes=0-999", 1000, RC_OK, 0, 999),
-    R("bytes=0-1000", 1000, RC_OK, 0, 999),
-    R("Bytes=1-2", 1000, RC_OK, 1, 2),
-    R("bytes=1-2 \t", 1000, RC_OK, 1, 2),
-    R("bytes=0-99999999999999999999999", 1000, RC_OK, 0, 999),
-    R("bytes=-99999999999999999999999", 1000, RC_OK, 0, 999),
-    R("bytes=5-9223372036854775807", 10, RC_OK, 5, 9),
+    /* one range-spec */
+    ONE("bytes=0-99", 1000, 0, 99),
+    ONE("bytes=10-10", 1000, 10, 10),
+    ONE("bytes=500-", 1000, 500, 999),
+    ONE("bytes=999-", 1000, 999, 999),
+    ONE("bytes=-100", 1000, 900, 999),
+    ONE("bytes=-1", 1000, 999, 999),
+    ONE("bytes=-1000", 1000, 0, 999),
+    ONE("bytes=-5000", 1000, 0, 999),
+    ONE("bytes=0-", 1, 0, 0),
+    ONE("bytes=900-5000", 1000, 900, 999),
+    ONE("bytes=0-999", 1000, 0, 999),
+    ONE("bytes=0-1000", 1000, 0, 999),
+    ONE("Bytes=1-2", 1000, 1, 2),
+    ONE("bytes=1-2 \t", 1000, 1, 2),
+    ONE("bytes=0-99999999999999999999999", 1000, 0, 999),
+    ONE("bytes=-99999999999999999999999", 1000, 0, 999),
+    ONE("bytes=5-9223372036854775807", 10, 5, 9),
 
-    R("bytes=1000-", 1000, 416, 0, 0),
-    R("bytes=1000-1999", 1000, 416, 0, 0),
-    R("bytes=5000-6000", 1000, 416, 0, 0),
-    R("bytes=-0", 1000, 416, 0, 0),
-    R("bytes=0-", 0, 416, 0, 0),
-    R("bytes=0-0", 0, 416, 0, 0),
-    R("bytes=-5", 0, 416, 0, 0),
-    R("bytes=99999999999999999999999-", 1000, 416, 0, 0),
+    /* several: sorted, overlapping and adjacent ones coalesced */
+    R("bytes=0-1,5-6", 1000, 2, { 0, 1 }, { 5, 6 }),
+    R("bytes=0-1, 5-6", 1000, 2, { 0, 1 }, { 5, 6 }),
+    R("bytes=5-6,0-1", 1000, 2, { 0, 1 }, { 5, 6 }),
+    R("bytes=0-9,-10,10-19", 1000, 2, { 0, 19 }, { 990, 999 }),
+    R("bytes=0-9, -10", 1000, 2, { 0, 9 }, { 990, 999 }),
+    R("bytes=-1,-2", 1000, 1, { 998, 999 }),
+    ONE("bytes=0-9,10-19", 1000, 0, 19),            /* adjacent */
+    ONE("bytes=10-19,0-9", 1000, 0, 19),
+    ONE("bytes=0-9,5-14", 1000, 0, 14),             /* overlapping */
+    ONE("bytes=0-99,10-19", 1000, 0, 99),           /* contained */
+    ONE("bytes=0-0,0-0", 1000, 0, 0),               /* the same twice */
+    ONE("bytes=500-,0-", 1000, 0, 999),
+    R("bytes=0-0,2-2,4-4,6-6", 1000, 4, { 0, 0 }, { 2, 2 }, { 4, 4 },
+      { 6, 6 }),
+    R("bytes=6-6,4-4,2-2,0-0", 1000, 4, { 0, 0 }, { 2, 2 }, { 4, 4 },
+      { 6, 6 }),
+    R("bytes=0-0,2-2,1-1,10-20", 1000, 2, { 0, 2 }, { 10, 20 }),
+    R("bytes=990-1500,0-0", 1000, 2, { 0, 0 }, { 990, 999 }),
+    /* unsatisfiable specs are dropped while another one is satisfiable */
+    ONE("bytes=0-4,2000-3000", 1000, 0, 4),
+    ONE("bytes=-0,1-2", 1000, 1, 2),
+    /* OWS around commas, empty list elements (RFC 9110 5.6.1.2) */
+    R("bytes=0-1 ,\t5-6", 1000, 2, { 0, 1 }, { 5, 6 }),
+    R("bytes=,0-1,,5-6,", 1000, 2, { 0, 1 }, { 5, 6 }),
 
-    R("bytes=0-1,5-6", 1000, RC_DONE, 0, 0),
-    R("bytes=0-1, 5-6", 1000, RC_DONE, 0, 0),
-    R("bytes=-1,-2", 1000, RC_DONE, 0, 0),
-    R("items=0-1", 1000, RC_DONE, 0, 0),
-    R("bits=0-1", 1000, RC_DONE, 0, 0),
-    R("bytes", 1000, RC_DONE, 0, 0),
-    R("bytes=", 1000, RC_DONE, 0, 0),
-    R("bytes=-", 1000, RC_DONE, 0, 0),
-    R("bytes=abc", 1000, RC_DONE, 0, 0),
-    R("bytes=5", 1000, RC_DONE, 0, 0),
-    R("bytes=a-b", 1000, RC_DONE, 0, 0),
-    R("bytes=1-2x", 1000, RC_DONE, 0, 0),
-    R("bytes=1 -2", 1000, RC_DONE, 0, 0),
-    R("bytes= 1-2", 1000, RC_DONE, 0, 0),
-    R("bytes=--1", 1000, RC_DONE, 0, 0),
-    R("bytes=-1-", 1000, RC_DONE, 0, 0),
-    R("bytes=+1-2", 1000, RC_DONE, 0, 0),
-    R("bytes=5-1", 1000, RC_DONE, 0, 0),
-    R("bytes=2000-1000", 1000, RC_DONE, 0, 0),
-    R("", 1000, RC_DONE, 0, 0),
+    /* nothing satisfiable */
+    R("bytes=1000-", 1000, 416),
+    R("bytes=1000-1999", 1000, 416),
+    R("bytes=5000-6000", 1000, 416),
+    R("bytes=-0", 1000, 416),
+    R("bytes=0-", 0, 416),
+    R("bytes=0-0", 0, 416),
+    R("bytes=-5", 0, 416),
+    R("bytes=99999999999999999999999-", 1000, 416),
+    R("bytes=1000-,2000-,-0", 1000, 416),
+
+    /* ignored: another unit, bad syntax anywhere in the set */
+    R("items=0-1", 1000, RC_DONE),
+    R("bits=0-1", 1000, RC_DONE),
+    R("bytes", 1000, RC_DONE),
+    R("bytes=", 1000, RC_DONE),
+    R("bytes=,", 1000, RC_DONE),
+    R("bytes= , ", 1000, RC_DONE),
+    R("bytes=-", 1000, RC_DONE),
+    R("bytes=abc", 1000, RC_DONE),
+    R("bytes=alpha", 1000, RC_DONE),
+    R("bytes=5", 1000, RC_DONE),
+    R("bytes=10", 1000, RC_DONE),
+    R("bytes=a-b", 1000, RC_DONE),
+    R("bytes=1-2x", 1000, RC_DONE),
+    R("bytes=1 -2", 1000, RC_DONE),
+    R("bytes= 1-2", 1000, RC_DONE),
+    R("bytes=--1", 1000, RC_DONE),
+    R("bytes=-1-", 1000, RC_DONE),
+    R("bytes=+1-2", 1000, RC_DONE),
+    R("bytes=5-1", 1000, RC_DONE),
+    R("bytes=2000-1000", 1000, RC_DONE),
+    R("bytes=0-1,alpha", 1000, RC_DONE),
+    R("bytes=0-1,5-1", 1000, RC_DONE),
+    R("bytes=0-1;5-6", 1000, RC_DONE),
+    R("bytes=0-1,5", 1000, RC_DONE),
+    R("bytes=1000-,x", 1000, RC_DONE),      /* bad beats unsatisfiable */
+    R("", 1000, RC_DONE),
 };
 
 static void
-test_http_parse_range(void **state)
+test_http_parse_range_set(void **state)
 {
     UNUSED(state);
     for (size_t i = 0; i < ARRAY_SIZE(range_cases); i++) {
         const struct range_case *t = &range_cases[i];
         size_t len = strlen(t->s);
         char *s = dup_exact(t->s, len);
-        off_t first = -7, last = -7;
-        int rc = http_parse_range(s, len, t->size, &first, &last);
+        struct http_range out[HTTP_RANGES_MAX];
+        int rc;
 
+        memset(out, 0x5a, sizeof(out));
+        rc = http_parse_range_set(s, len, t->size, out, HTTP_RANGES_MAX);
         free(s);
         if (rc != t->rc)
-            fail_msg("case at line %d: rc %d, expected %d", t->line, rc,
-                     t->rc);
-        if (rc == RC_OK && (first != t->first || last != t->last))
-            fail_msg("case at line %d: [%lld, %lld], expected [%lld, %lld]",
-                     t->line, (long long) first, (long long) last,
-                     (long long) t->first, (long long) t->last);
+            fail_msg("case at line %d: \"%s\": rc %d, expected %d", t->line,
+                     t->s, rc, t->rc);
+        for (int k = 0; rc != 416 && k < rc && k < 4; k++) {
+            if (out[k].first != t->want[k].first
+                || out[k].last != t->want[k].last)
+                fail_msg("case at line %d: range %d is [%lld, %lld], expected "
+                         "[%lld, %lld]", t->line, k,
+                         (long long) out[k].first, (long long) out[k].last,
+                         (long long) t->want[k].first,
+                         (long long) t->want[k].last);
+        }
     }
+}
+
+/* "bytes=" and N specs "a-b" with a = STEP * i, b = a + WIDTH - 1. */
+static char *
+range_list(int n, int step, int width)
+{
+    size_t cap = 16 + (size_t) n * 24, len;
+    char *s = malloc(cap);
+
+    assert_non_null(s);
+    len = (size_t) snprintf(s, cap, "bytes=");
+    for (int i = 0; i < n; i++)
+        len += (size_t) snprintf(s + len, cap - len, "%s%d-%d", i ? "," : "",
+                                 step * i, step * i + width - 1);
+    return s;
+}
+
+/* The limits: at most MAX ranges after coalescing, at most
+ * HTTP_RANGE_SPECS_MAX specs before; OUT is never written past MAX. */
+static void
+test_http_parse_range_set_limits(void **state)
+{
+    struct http_range out[HTTP_RANGES_MAX + 1];
+    char *s;
+
+    UNUSED(state);
+    /* 16 disjoint ranges: all of them, in order */
+    s = range_list(HTTP_RANGES_MAX, 10, 2);
+    assert_int_equal(http_parse_range_set(s, strlen(s), 1000, out,
+                                          HTTP_RANGES_MAX), HTTP_RANGES_MAX);
+    for (int i = 0; i < HTTP_RANGES_MAX; i++) {
+        assert_int_equal(out[i].first, 10 * i);
+        assert_int_equal(out[i].last, 10 * i + 1);
+    }
+    free(s);
+    /* 17 disjoint ranges: ignored, and out[16] untouched */
+    s = range_list(HTTP_RANGES_MAX + 1, 10, 2);
+    out[HTTP_RANGES_MAX].first = -7;
+    assert_int_equal(http_parse_range_set(s, strlen(s), 1000, out,
+                                          HTTP_RANGES_MAX), RC_DONE);
+    assert_int_equal(out[HTTP_RANGES_MAX].first, -7);
+    free(s);
+    /* 100 specs that coalesce into one (adjacent): one range */
+    s = range_list(100, 10, 10);
+    assert_int_equal(http_parse_range_set(s, strlen(s), 1000, out,
+                                          HTTP_RANGES_MAX), 1);
+    assert_int_equal(out[0].first, 0);
+    assert_int_equal(out[0].last, 999);
+    free(s);
+    /* MAX is the caller's */
+    s = range_list(3, 10, 2);
+    assert_int_equal(http_parse_range_set(s, strlen(s), 1000, out, 2),
+                     RC_DONE);
+    assert_int_equal(http_parse_range_set(s, strlen(s), 1000, out, 3), 3);
+    free(s);
+    /* HTTP_RANGE_SPECS_MAX specs are read; one more and the header is
+     * ignored, even though they would all coalesce */
+    s = range_list(HTTP_RANGE_SPECS_MAX, 1, 1);
+    assert_int_equal(http_parse_range_set(s, strlen(s), 1000, out,
+                                          HTTP_RANGES_MAX), 1);
+    free(s);
+    s = range_list(HTTP_RANGE_SPECS_MAX + 1, 1, 1);
+    assert_int_equal(http_parse_range_set(s, strlen(s), 1000, out,
+                                          HTTP_RANGES_MAX), RC_DONE);
+    free(s);
 }
 
 /* ---- Dates ---- */
@@ -1512,7 +1643,8 @@ main(void)
         cmocka_unit_test(test_http_parse_chunked_done_is_sticky),
         cmocka_unit_test(test_http_parse_chunked_long_lines),
         cmocka_unit_test(test_http_parse_chunked_size_wraps_total),
-        cmocka_unit_test(test_http_parse_range),
+        cmocka_unit_test(test_http_parse_range_set),
+        cmocka_unit_test(test_http_parse_range_set_limits),
         cmocka_unit_test(test_http_parse_date),
         cmocka_unit_test(test_http_parse_date_uses_len),
     };

@@ -566,6 +566,46 @@ test_http_response_error_416_single_content_range(void **state)
     assert_non_null(strstr(s, "\r\nContent-Range: bytes */1234\r\n"));
 }
 
+/* A variant's head: Content-Encoding, Vary and Cache-Control; a
+ * multipart 206 (range_total 0) has no Content-Range of its own. */
+static void
+test_http_response_head_encoding_vary_cache_control(void **state)
+{
+    struct fx *f = *state;
+    struct http_head h = head_200();
+
+    h.content_type = "text/css; charset=utf-8";
+    h.content_length = 12;
+    h.content_encoding = "br";
+    h.vary_encoding = true;
+    h.cache_control = "public, max-age=3600";
+    h.accept_ranges = true;
+    assert_int_equal(http_response_head(f->pool, &f->b, &h), RC_OK);
+    assert_string_equal(output(f),
+        "HTTP/1.1 200 OK\r\n"
+        "Server: " WEBSERVER_NAME "\r\n"
+        "Content-Type: text/css; charset=utf-8\r\n"
+        "Content-Length: 12\r\n"
+        "Content-Encoding: br\r\n"
+        "Vary: Accept-Encoding\r\n"
+        "Cache-Control: public, max-age=3600\r\n"
+        "Accept-Ranges: bytes\r\n"
+        "\r\n");
+
+    reset(f);
+    h = head_200();
+    h.status = 206;
+    h.content_type = "multipart/byteranges; boundary=0123456789abcdef";
+    h.content_length = 300;
+    assert_int_equal(http_response_head(f->pool, &f->b, &h), RC_OK);
+    assert_string_equal(output(f),
+        "HTTP/1.1 206 Partial Content\r\n"
+        "Server: " WEBSERVER_NAME "\r\n"
+        "Content-Type: multipart/byteranges; boundary=0123456789abcdef\r\n"
+        "Content-Length: 300\r\n"
+        "\r\n");
+}
+
 int
 main(void)
 {
@@ -587,6 +627,7 @@ main(void)
         T(test_http_response_error_head_only),
         T(test_http_response_error_connection_and_extra),
         T(test_http_response_error_416_single_content_range),
+        T(test_http_response_head_encoding_vary_cache_control),
 #undef T
     };
 
