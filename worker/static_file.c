@@ -691,6 +691,16 @@ static_variant_name(const char *file, enum static_enc enc)
     return out;
 }
 
+/* Only text-like types are precompressed (tools/precompress.sh makes no
+ * others): images, video and archives cost no variant lookups. */
+static bool
+static_mime_compressible(const char *mime)
+{
+    return strncmp(mime, "text/", 5) == 0 || strstr(mime, "json") != NULL
+           || strstr(mime, "xml") != NULL
+           || strcmp(mime, "application/wasm") == 0;
+}
+
 /* The variants of FILE (below root, modified at MTIME) that can be served:
  * regular files not older than it. Two fstatat() calls; the open that
  * serves one still goes through static_open(). */
@@ -813,7 +823,7 @@ static_file_serve(struct conn *c, const char *path)
     key[rl + (dir_slash ? 1 : 0)] = '\0';
     e = file_cache_get(wctx.root_fd, key, STATIC_ENC_IDENTITY);
     if (e != NULL) {
-        if (wctx.cfg.gzip_static) {
+        if (wctx.cfg.gzip_static && static_mime_compressible(e->mime)) {
             /* the hot path: no variants, looked for less than a second ago */
             variants = e->variants;
             if (clock_now() - e->variants_at >= STATIC_VARIANT_RECHECK_MS) {
@@ -883,7 +893,7 @@ static_file_serve(struct conn *c, const char *path)
 
     mime = static_mime_type(rel);
     static_etag(&st, etag);
-    if (wctx.cfg.gzip_static)
+    if (wctx.cfg.gzip_static && static_mime_compressible(mime))
         variants = static_variants(rel, &st.st_mtim);
     e = file_cache_put(key, STATIC_ENC_IDENTITY, rel, fd, &st, mime, etag);
     if (e != NULL && wctx.cfg.gzip_static)

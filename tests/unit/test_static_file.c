@@ -875,6 +875,8 @@ sv_setup(void **state)
     sv_put(f, "old.js", "x=1;\n", 5, SV_MTIME);
     sv_put(f, "old.js.gz", SV_OLD_GZ, strlen(SV_OLD_GZ), SV_MTIME - 1);
     sv_put(f, "big.bin", f->big, SV_BIG_SIZE, SV_MTIME);
+    sv_put(f, "pic.png", "not-really-png\n", 15, SV_MTIME);
+    sv_put(f, "pic.png.gz", "gz-of-a-png", 11, SV_MTIME);
     sv_put(f, "big.txt", f->bigtxt, SV_BIG_SIZE, SV_MTIME);
     sv_put(f, "big.txt.br", SV_BIGTXT_BR, strlen(SV_BIGTXT_BR), SV_MTIME);
     snprintf(p, sizeof(p), "%s/sub", f->top);
@@ -1166,6 +1168,10 @@ static const struct serve_case serve_cases[] = {
     /* a variant older than its file does not count */
     { __LINE__, 0, "GET", "/old.js", AE("gzip"), 200,
       { "!Content-Encoding", "!Vary" }, SV_TEXT, "x=1;\n", 0, -1, { NULL } },
+    /* only text types are looked up: an image's .gz is not a variant */
+    { __LINE__, 0, "GET", "/pic.png", AE("gzip, br"), 200,
+      { "!Content-Encoding", "!Vary", "Content-Type: image/png" }, SV_TEXT,
+      "not-really-png\n", 0, -1, { NULL } },
     /* no variant: no Vary */
     { __LINE__, 0, "GET", "/a.txt", AE("gzip, br"), 200,
       { "!Content-Encoding", "!Vary" }, SV_TEXT, SV_A, 0, -1, { NULL } },
