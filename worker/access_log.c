@@ -13,10 +13,8 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "conn.h"
 #include "defs.h"
 #include "log.h"
-#include "net.h"
 
 #define ACCESS_LOG_BUF  (64 * 1024)
 #define ACCESS_LOG_LINE 4096
@@ -103,19 +101,24 @@ access_log_quote(char *out, size_t cap, const char *s, size_t len)
     return o;
 }
 
+bool
+access_log_on(void)
+{
+    return A.fd >= 0;
+}
+
 void
-access_log_request(const struct conn *c)
+access_log_write(const struct access_log_rec *rec)
 {
     static char when[64];
     static time_t when_at = -1;
-    char line[ACCESS_LOG_LINE], peer[64];
+    char line[ACCESS_LOG_LINE];
     time_t now;
     size_t n;
     int r;
 
     if (A.fd < 0)
         return;
-    net_peer_name(c->fd, peer, sizeof(peer));
     now = time(NULL);
     if (now != when_at) {           /* formatted once a second */
         struct tm tm;
@@ -124,27 +127,23 @@ access_log_request(const struct conn *c)
         when_at = now;
     }
 
-    r = snprintf(line, sizeof(line), "%s - - [%s] \"", peer, when);
+    r = snprintf(line, sizeof(line), "%.64s - - [%s] \"", rec->peer, when);
     n = (size_t) r;
-    if (c->rq->req.method_name.len > 0) {
-        /* the request line: method, target, version as sent */
-        size_t end = c->rq->req.target.off + c->rq->req.target.len + 9;
-        n += access_log_quote(line + n, sizeof(line) - n - 256,
-                              conn_req_ptr(c, c->rq->req.method_name),
-                              end - c->rq->req.method_name.off);
-    } else {
+    if (rec->request != NULL)
+        n += access_log_quote(line + n, sizeof(line) - n - 256, rec->request,
+                              rec->request_len);
+    else
         n += access_log_quote(line + n, sizeof(line) - n - 256, "", 0);
-    }
-    r = snprintf(line + n, sizeof(line) - n, "\" %d %llu \"", c->rq->status,
-                 (unsigned long long) c->rq->body_sent);
+    r = snprintf(line + n, sizeof(line) - n, "\" %d %llu \"", rec->status,
+                 (unsigned long long) rec->bytes);
     n += (size_t) r;
-    n += access_log_quote(line + n, sizeof(line) - n - 128,
-                          conn_req_ptr(c, c->rq->req.referer), c->rq->req.referer.len);
+    n += access_log_quote(line + n, sizeof(line) - n - 128, rec->referer,
+                          rec->referer_len);
     line[n++] = '"';
     line[n++] = ' ';
     line[n++] = '"';
-    n += access_log_quote(line + n, sizeof(line) - n - 8,
-                          conn_req_ptr(c, c->rq->req.user_agent), c->rq->req.user_agent.len);
+    n += access_log_quote(line + n, sizeof(line) - n - 8, rec->user_agent,
+                          rec->user_agent_len);
     line[n++] = '"';
     line[n++] = '\n';
 

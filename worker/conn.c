@@ -4,17 +4,15 @@
  * `writable` remember whether the last edge was used up (EAGAIN or a short
  * read). Work per wake-up is capped (pipelined requests, bytes written) for
  * fairness; the rest is resumed with event_active().
+ * Bytes move only through c->tp (transport.h); the router, the handlers
+ * and the worker are reached only through the hooks worker.c sets, so
+ * nothing here includes a header of the layers above.
  * SPDX-License-Identifier: MIT */
 #include "conn.h"
 
-#include <errno.h>
 #include <event2/event.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "access_log.h"
@@ -24,7 +22,7 @@
 #include "http_response.h"
 #include "log.h"
 #include "net.h"
-#include "router.h"
+#include "transport.h"
 #include "worker_ctx.h"
 
 #define CONN_REQS_PER_EVENT   16            /* pipelined requests per wake-up */
@@ -68,6 +66,41 @@ static struct {
 #define CONN_SEQ_BITS   44
 #define CONN_SEQ_MASK   ((UINT64_C(1) << CONN_SEQ_BITS) - 1)
 static uint64_t conn_next_seq = 1;
+
+/* ---- Hooks to the layers above ---- */
+
+static size_t
+conn_no_select(struct txn *t)
+{
+    (void) t;
+    return 0;
+}
+
+static void
+conn_no_route(struct txn *t)
+{
+    struct conn *c = conn_of_txn(t);
+
+    log_msg(LOG_ERR, "fd %d: no router set", c->fd);
+    conn_respond_error(c, 500, NULL);
+}
+
+static void
+conn_no_closed(void)
+{
+}
+
+static struct conn_hooks conn_hooks = {
+    conn_no_select, conn_no_route, conn_no_closed
+};
+
+void
+conn_set_hooks(const struct conn_hooks *h)
+{
+    conn_hooks.select = h->select != NULL ? h->select : conn_no_select;
+    conn_hooks.route = h->route != NULL ? h->route : conn_no_route;
+    conn_hooks.closed = h->closed != NULL ? h->closed : conn_no_closed;
+}
 
 void
 conn_set_state(struct conn *c, enum conn_state next)
@@ -179,19 +212,35 @@ conn_wait(struct conn *c)
 static int
 conn_wait_check_peer(struct conn *c)
 {
-    char ch;
-    ssize_t n;
+    int rc;
 
     if (!c->readable)
         return RC_OK;
-    n = recv(c->fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n > 0)
+    rc = c->tp->peek(c->fd);
+    if (rc == RC_OK)
         return RC_OK;       /* data waits; the edge is used up, keep the flag */
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+    if (rc == RC_AGAIN) {
         c->readable = false;
         return RC_OK;
     }
     return RC_DONE;
+}
+
+void
+conn_resume(struct conn *c)
+{
+    if (c->state != CONN_WAIT_REDIS)
+        conn_drive(c);
+}
+
+const char *
+conn_peer(struct conn *c)
+{
+    char *peer = conn_pool_peer(c);
+
+    if (peer[0] == '\0')
+        net_peer_name(c->fd, peer, CONN_POOL_PEER_MAX);
+    return peer;
 }
 
 /* ---- Open and close ---- */
@@ -203,6 +252,7 @@ static const char conn_503[] =
 int
 conn_open(int fd)
 {
+    const struct transport_ops *tp = &transport_plain;
     struct conn *c = conn_pool_get();
 
     if (c == NULL) {
@@ -216,11 +266,12 @@ conn_open(int fd)
             last_log = now;
             refused = 0;
         }
-        net_refuse(fd, conn_503, sizeof(conn_503) - 1);
-        worker_ctx_conn_closed();
+        tp->refuse(fd, conn_503, sizeof(conn_503) - 1);
+        conn_hooks.closed();
         return RC_ERR;
     }
     c->fd = fd;
+    c->tp = tp;
     c->state = CONN_READING;
     c->readable = true;     /* optimistic: the request is often here already */
     c->writable = true;
@@ -240,9 +291,9 @@ conn_open(int fd)
     return RC_OK;
 
 fail:
-    close(fd);
+    tp->close(fd);
     conn_pool_put(c);
-    worker_ctx_conn_closed();
+    conn_hooks.closed();
     return RC_ERR;
 }
 
@@ -252,12 +303,12 @@ conn_close(struct conn *c)
 {
     timer_clear(&c->timer);
     event_del(&c->ev);
-    close(c->fd);
+    c->tp->close(c->fd);
     conn_req_detach(c);
     buf_release(wctx.pool, &c->rbuf);
     conn_pool_put(c);
     wctx.active--;
-    worker_ctx_conn_closed();
+    conn_hooks.closed();
 }
 
 /* ---- Responses ---- */
@@ -457,41 +508,29 @@ conn_read(struct conn *c)
         return RC_ERR;
     }
     space = buf_space(&c->rbuf);
-    for (;;) {
-        n = read(c->fd, c->rbuf.data + c->rbuf.wpos, space);
-        if (n > 0) {
-            c->rbuf.wpos += (size_t) n;
-            if ((size_t) n < space)
-                c->readable = false;    /* drained: the next edge will tell */
-            return RC_OK;
-        }
-        if (n == 0)
-            return RC_DONE;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            c->readable = false;
-            return RC_AGAIN;
-        }
-        log_errno(LOG_INFO, errno, "read() failed on fd %d", c->fd);
-        return RC_ERR;
+    n = c->tp->read(c->fd, c->rbuf.data + c->rbuf.wpos, space);
+    if (n > 0) {
+        c->rbuf.wpos += (size_t) n;
+        if ((size_t) n < space)
+            c->readable = false;    /* drained: the next edge will tell */
+        return RC_OK;
     }
+    if (n == 0)
+        return RC_DONE;
+    if (n == RC_AGAIN)
+        c->readable = false;
+    return (int) n;
 }
 
-/* Sort out errno after a failed send() or sendfile(): RC_OK to retry
- * (EINTR), RC_AGAIN when the socket is full (remembered until the next
- * edge), RC_ERR when the client is gone (logged at INFO). */
+/* A write or sendfile did not go through (RC_AGAIN: the socket is full,
+ * remembered until the next edge; RC_ERR: the client is gone, logged by
+ * the transport). Returns RC. */
 static int
-conn_write_failed(struct conn *c, const char *what)
+conn_write_failed(struct conn *c, int rc)
 {
-    if (errno == EINTR)
-        return RC_OK;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    if (rc == RC_AGAIN)
         c->writable = false;
-        return RC_AGAIN;
-    }
-    log_errno(LOG_INFO, errno, "%s() failed on fd %d", what, c->fd);
-    return RC_ERR;
+    return rc;
 }
 
 /* Write the head (wbuf) and the file range; or, for a body in pieces,
@@ -514,14 +553,10 @@ conn_write(struct conn *c)
                         || (rq->file_fd >= 0 && rq->file_pos < rq->file_end);
             if (!c->writable)
                 return RC_AGAIN;
-            n = send(c->fd, rq->wbuf.data + rq->wbuf.rpos, head,
-                     MSG_NOSIGNAL | (more ? MSG_MORE : 0));
-            if (n < 0) {
-                int rc = conn_write_failed(c, "send");
-                if (rc == RC_OK)
-                    continue;
-                return rc;
-            }
+            n = c->tp->write(c->fd, rq->wbuf.data + rq->wbuf.rpos, head,
+                             more);
+            if (n < 0)
+                return conn_write_failed(c, (int) n);
             rq->wbuf.rpos += (size_t) n;
             head -= (size_t) n;
             if (s != NULL)
@@ -535,13 +570,9 @@ conn_write(struct conn *c)
                 return RC_DONE;
             if (chunk > CONN_SENDFILE_CHUNK)
                 chunk = CONN_SENDFILE_CHUNK;
-            n = sendfile(c->fd, rq->file_fd, &rq->file_pos, chunk);
-            if (n < 0) {
-                int rc = conn_write_failed(c, "sendfile");
-                if (rc == RC_OK)
-                    continue;
-                return rc;
-            }
+            n = c->tp->sendfile(c->fd, rq->file_fd, &rq->file_pos, chunk);
+            if (n < 0)
+                return conn_write_failed(c, (int) n);
             if (n == 0) {
                 log_msg(LOG_ERR, "fd %d: file shrank while it was being sent",
                         c->fd);
@@ -568,21 +599,19 @@ conn_linger(struct conn *c)
     if (!c->shut_wr) {
         uint64_t linger = (uint64_t) wctx.cfg.header_timeout < CONN_LINGER_MS
                           ? (uint64_t) wctx.cfg.header_timeout : CONN_LINGER_MS;
-        shutdown(c->fd, SHUT_WR);
+        c->tp->shutdown(c->fd);
         c->shut_wr = true;
         buf_release(wctx.pool, &c->rbuf);
         timer_set(&c->timer, clock_now() + linger);
     }
     while (c->readable) {
-        n = read(c->fd, sink, sizeof(sink));
+        n = c->tp->read(c->fd, sink, sizeof(sink));
         if (n > 0) {
             if ((size_t) n < sizeof(sink))
                 c->readable = false;
             continue;
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (n == RC_AGAIN) {
             c->readable = false;
             break;
         }
@@ -618,7 +647,7 @@ conn_begin_body(struct conn *c)
         conn_fail(c, 413);
         return;
     }
-    limit = router_select(c);
+    limit = conn_hooks.select(conn_txn(c));
     if (limit > wctx.cfg.max_request_body)
         limit = wctx.cfg.max_request_body;
     if (!rq->req.chunked && rq->req.content_length <= 0) {
@@ -653,10 +682,12 @@ conn_begin_body(struct conn *c)
             return;
         }
         if (c->writable) {
-            ssize_t n = send(c->fd, c->rq->wbuf.data + c->rq->wbuf.rpos,
-                             buf_len(&c->rq->wbuf), MSG_NOSIGNAL);
+            ssize_t n = c->tp->write(c->fd, c->rq->wbuf.data + c->rq->wbuf.rpos,
+                                     buf_len(&c->rq->wbuf), false);
             if (n > 0)
                 c->rq->wbuf.rpos += (size_t) n;
+            else if (n == RC_AGAIN)
+                c->writable = false;
         }
         /* a part that did not fit goes out ahead of the response */
     }
@@ -729,7 +760,6 @@ conn_discard(struct conn *c)
 
     for (;;) {
         size_t len = buf_len(&c->rbuf);
-        ssize_t n;
         int rc;
 
         if (budget < sizeof(sink))
@@ -738,6 +768,8 @@ conn_discard(struct conn *c)
 
         if (!rq->req.chunked) {
             size_t take = len < rq->discard_left ? len : (size_t) rq->discard_left;
+            ssize_t n;
+
             c->rbuf.rpos += take;
             rq->discard_left -= take;
             if (rq->discard_left == 0)
@@ -749,50 +781,71 @@ conn_discard(struct conn *c)
             /* straight into the sink: never past the body */
             take = rq->discard_left < sizeof(sink) ? (size_t) rq->discard_left
                                                    : sizeof(sink);
-            n = read(c->fd, sink, take);
+            n = c->tp->read(c->fd, sink, take);
             if (n > 0) {
                 rq->discard_left -= (uint64_t) n;
                 if ((size_t) n < take)
                     c->readable = false;
                 continue;
             }
-        } else {
-            if (len > 0) {
-                char *in = c->rbuf.data + c->rbuf.rpos;
-                size_t used = 0, made = 0;
-                rc = http_chunked_decode(&rq->chunked, in, in, len, &used, &made,
-                                         wctx.cfg.max_request_body);
-                if (rc > 0) {
-                    log_msg(LOG_INFO, "fd %d: unwanted chunked body: bad "
-                            "framing or too large (%d); closing", c->fd, rc);
-                    return RC_ERR;
-                }
-                c->rbuf.rpos += used;       /* decoded bytes are dropped */
-                if (rc == RC_OK)
-                    return RC_OK;
+            if (n == RC_AGAIN) {
+                c->readable = false;
+                return RC_AGAIN;
             }
-            if (!c->readable)
-                return RC_AGAIN;
-            rc = conn_read(c);
+            return RC_ERR;      /* EOF or error */
+        }
+        if (len > 0) {
+            char *in = c->rbuf.data + c->rbuf.rpos;
+            size_t used = 0, made = 0;
+            rc = http_chunked_decode(&rq->chunked, in, in, len, &used, &made,
+                                     wctx.cfg.max_request_body);
+            if (rc > 0) {
+                log_msg(LOG_INFO, "fd %d: unwanted chunked body: bad "
+                        "framing or too large (%d); closing", c->fd, rc);
+                return RC_ERR;
+            }
+            c->rbuf.rpos += used;       /* decoded bytes are dropped */
             if (rc == RC_OK)
-                continue;
-            if (rc == RC_AGAIN)
-                return RC_AGAIN;
-            return RC_ERR;
+                return RC_OK;
         }
-        if (n == 0)
-            return RC_ERR;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            c->readable = false;
+        if (!c->readable)
             return RC_AGAIN;
-        }
+        rc = conn_read(c);
+        if (rc == RC_OK)
+            continue;
+        if (rc == RC_AGAIN)
+            return RC_AGAIN;
         return RC_ERR;
     }
 }
 
 static void conn_next_request(struct conn *c, size_t used);
+
+/* The access log's record of C's request, filled once. */
+static void
+conn_log_request(struct conn *c)
+{
+    const struct conn_req *rq = c->rq;
+    struct access_log_rec r;
+
+    memset(&r, 0, sizeof(r));
+    r.peer = conn_peer(c);
+    if (rq->req.method_name.len > 0) {
+        /* the request line: method, target, version as sent */
+        r.request = conn_req_ptr(c, rq->req.method_name);
+        r.request_len = rq->req.target.off + rq->req.target.len + 9
+                        - rq->req.method_name.off;
+    }
+    r.referer = conn_req_ptr(c, rq->req.referer);
+    r.referer_len = rq->req.referer.len;
+    r.user_agent = conn_req_ptr(c, rq->req.user_agent);
+    r.user_agent_len = rq->req.user_agent.len;
+    r.status = rq->status;
+    r.bytes = rq->body_sent;
+    r.start_ms = rq->start;
+    r.end_ms = clock_now();
+    access_log_write(&r);
+}
 
 /* The response is out: log it, drop a body nobody read, and decide what
  * comes next. */
@@ -801,7 +854,8 @@ conn_response_done(struct conn *c)
 {
     if (c->rq->file_fd < 0 || c->rq->segs != NULL)
         c->rq->body_sent = c->rq->body_total;
-    access_log_request(c);
+    if (access_log_on())
+        conn_log_request(c);
     c->nreqs++;
 
     if (c->rq->discard) {
@@ -840,8 +894,7 @@ conn_next_request(struct conn *c, size_t used)
     }
     c->rbuf.rpos += used;
     if (!c->nodelay) {
-        int on = 1;
-        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        c->tp->nodelay(c->fd);
         c->nodelay = true;
     }
     if (buf_len(&c->rbuf) > 0) {
@@ -923,7 +976,7 @@ conn_drive(struct conn *c)
             break;
 
         case CONN_PROCESSING:
-            router_dispatch(c);
+            conn_hooks.route(conn_txn(c));
             break;
 
         case CONN_WAIT_REDIS:

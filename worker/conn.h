@@ -1,5 +1,8 @@
 /* conn.h - one client connection and its state machine. Worker only;
- * single-threaded. struct conn is visible inside worker/ only.
+ * single-threaded. struct conn is visible to the connection layer and
+ * txn.c only: handlers and the router see struct txn (txn.h). conn.c
+ * reaches the layers above it only through the hooks that worker.c sets
+ * (conn_set_hooks()), and the socket only through its transport.
  * Every transition goes through conn_set_state(); only conn_drive() closes.
  * SPDX-License-Identifier: MIT */
 #ifndef WORKER_CONN_H
@@ -13,6 +16,7 @@
 #include "buf.h"
 #include "http_parse.h"
 #include "timer.h"
+#include "transport.h"
 
 enum conn_state {
     CONN_READING = 0,   /* request head */
@@ -29,25 +33,16 @@ enum conn_state {
 
 extern const char *const conn_state_name[CONN_NSTATES];
 
-/* What one request needs while it is in progress. A connection holds one
- * from the first byte of a request until its response is out; an idle
- * keep-alive connection holds none (nor any buffer), which keeps the cost
- * of an idle connection down to struct conn. */
-/* What answers a request (conn_req.route): an index in the router's table
- * (>= 0), or one of these. */
-enum {
-    CONN_ROUTE_STATIC = -1,             /* GET/HEAD of a file */
-    CONN_ROUTE_STATIC_NOT_ALLOWED = -2, /* another method on a file: 405 */
-    CONN_ROUTE_BAD_PATH = -3,           /* 400 */
-    CONN_ROUTE_OPTIONS = -4,            /* OPTIONS: 200 with Allow */
-    CONN_ROUTE_NOT_ALLOWED_BASE = -5    /* -5 - i: 405 for table entry i */
-};
-
 /* File ranges one response may interleave with buffered bytes (a
  * multipart/byteranges body: part heads in wbuf, part bodies by sendfile). */
 #define CONN_RANGES_MAX 16
 
 struct conn_segs;                       /* conn.c: the pieces of a body */
+
+/* What one request needs while it is in progress. A connection holds one
+ * from the first byte of a request until its response is out; an idle
+ * keep-alive connection holds none (nor any buffer), which keeps the cost
+ * of an idle connection down to struct conn. */
 
 struct conn_req {
     struct conn_req    *next_free;      /* on the worker's free list */
@@ -73,7 +68,8 @@ struct conn_req {
     uint32_t            body_max;       /* largest body the handler reads */
     bool                head_only;      /* HEAD: no body */
     bool                discard;        /* a body the handler does not read */
-    int8_t              route;          /* router_select()'s choice */
+    int8_t              route;          /* the router's choice, kept from
+                                         * select to dispatch (txn_route()) */
 };
 
 struct conn {
@@ -89,6 +85,7 @@ struct conn {
     bool                nodelay;        /* TCP_NODELAY already set */
     bool                shut_wr;        /* lingering: write side shut */
     uint32_t            nreqs;          /* responses completed */
+    const struct transport_ops *tp;     /* how bytes move on fd */
     struct timer_node   timer;
     struct event        ev;
     struct buf          rbuf;           /* rpos: first byte of the request */
@@ -101,6 +98,41 @@ struct conn_ref {
     uint32_t slot;
     uint32_t gen;
 };
+
+/* The handle the layers above get for a connection's current request:
+ * struct txn is never defined, a struct txn * is a struct conn * that
+ * only txn.c turns back. */
+struct txn;
+
+static inline struct txn *
+conn_txn(struct conn *c)
+{
+    return (struct txn *) (void *) c;
+}
+
+static inline struct conn *
+conn_of_txn(const struct txn *t)
+{
+    return (struct conn *) (void *) t;
+}
+
+/* The layers above, set once by worker.c before the first conn_open(), so
+ * that this layer includes none of their headers. */
+struct conn_hooks {
+    /* The head of T's request is complete: choose what answers it and
+     * return the largest body that reads (0: none; a body sent anyway is
+     * read and dropped after the answer, never stored). */
+    size_t (*select)(struct txn *t);
+    /* Answer T (in CONN_PROCESSING) as select chose: leave it answered
+     * (txn_respond_*()), suspended (txn_suspend()) or closing. */
+    void   (*route)(struct txn *t);
+    /* A connection was closed (or refused): the worker's load count. */
+    void   (*closed)(void);
+};
+
+/* Copy H (each member may be NULL: no body is read, every request gets
+ * 500, nothing is told about closes). */
+void conn_set_hooks(const struct conn_hooks *h);
 
 /* Take a new client socket FD (owned by the conn from now on) and start
  * serving it. Returns RC_OK, or RC_ERR when no slot is free (FD is closed
@@ -126,7 +158,7 @@ void conn_free_cache(void);
 
 struct http_head;
 
-/* ---- Responses (called by handlers in CONN_PROCESSING) ---- */
+/* ---- Responses (in CONN_PROCESSING; handlers use txn.h's) ---- */
 
 /* Error page for STATUS. Statuses that leave the request framing in doubt
  * (400, 408, 413, 414, 417, 431, 501, 505) close the connection after it,
@@ -188,6 +220,15 @@ void conn_wait(struct conn *c);
 
 /* Pointer to the decoded request body (after the head) and its length. */
 const char *conn_body(const struct conn *c, size_t *len);
+
+/* A suspended request was answered: go on (write it) unless it still
+ * waits. From the callback that answered it. */
+void conn_resume(struct conn *c);
+
+/* The peer's address as text ("192.0.2.1", "::1", "-" when it has none,
+ * like a Unix socket): looked up once per connection, on first use, and
+ * kept with the slot, so a request pays no system call for it. */
+const char *conn_peer(struct conn *c);
 
 /* Slice of the current request as a pointer. */
 static inline const char *

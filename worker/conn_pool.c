@@ -13,6 +13,7 @@
 
 static struct {
     struct conn *slots;
+    char        (*peers)[CONN_POOL_PEER_MAX];   /* per slot, beside it */
     size_t       n;
     size_t       high;      /* slots [0, high) have been used at least once */
     size_t       in_use;
@@ -26,11 +27,19 @@ conn_pool_init(size_t n)
     void *mem = mmap(NULL, n * sizeof(struct conn), PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-    if (mem == MAP_FAILED) {
+    void *peers = mmap(NULL, n * CONN_POOL_PEER_MAX, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (mem == MAP_FAILED || peers == MAP_FAILED) {
         log_msg(LOG_CRIT, "cannot reserve %zu connection slots", n);
+        if (mem != MAP_FAILED)
+            munmap(mem, n * sizeof(struct conn));
+        if (peers != MAP_FAILED)
+            munmap(peers, n * CONN_POOL_PEER_MAX);
         return RC_ERR;
     }
     P.slots = mem;
+    P.peers = peers;
     P.n = n;
     P.high = 0;
     P.in_use = 0;
@@ -43,7 +52,10 @@ conn_pool_deinit(void)
 {
     if (P.slots != NULL)
         munmap(P.slots, P.n * sizeof(struct conn));
+    if (P.peers != NULL)
+        munmap(P.peers, P.n * CONN_POOL_PEER_MAX);
     P.slots = NULL;
+    P.peers = NULL;
     P.n = P.high = P.in_use = 0;
     P.free_head = -1;
 }
@@ -71,6 +83,7 @@ conn_pool_get(void)
         c->slot = slot;
     }
     c->gen = gen;
+    P.peers[c->slot][0] = '\0';       /* not looked up yet */
     c->in_use = true;
     c->fd = -1;
     P.in_use++;
@@ -103,6 +116,12 @@ conn_pool_deref(struct conn_ref r)
         return NULL;
     c = &P.slots[r.slot];
     return (c->in_use && c->gen == r.gen) ? c : NULL;
+}
+
+char *
+conn_pool_peer(const struct conn *c)
+{
+    return P.peers[c->slot];
 }
 
 size_t

@@ -11,6 +11,9 @@
 
 #include "conn.h"
 
+/* Room for a peer address as text (INET6_ADDRSTRLEN and a NUL). */
+#define CONN_POOL_PEER_MAX 48
+
 /* Reserve N slots. Returns RC_OK or RC_ERR (logged). */
 int conn_pool_init(size_t n);
 void conn_pool_deinit(void);
@@ -33,5 +36,10 @@ size_t conn_pool_high(void);
 struct conn *conn_pool_at(size_t i);
 
 size_t conn_pool_in_use(void);
+
+/* C's slot's CONN_POOL_PEER_MAX bytes for the peer address (conn_peer()):
+ * kept beside the slots rather than in struct conn, which stays small;
+ * emptied ("") whenever the slot is handed out. */
+char *conn_pool_peer(const struct conn *c);
 
 #endif

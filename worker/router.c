@@ -1,19 +1,29 @@
 /* router.c - method + path -> handler (see router.h). Worker only.
  * The table is tiny and fixed, so a linear scan is the fastest lookup.
+ * Knows the handlers, not connections: it sees requests through txn.h.
  * SPDX-License-Identifier: MIT */
 #include "router.h"
 
 #include <string.h>
 
-#include "conn.h"
 #include "defs.h"
 #include "http_response.h"
 #include "log.h"
 #include "session.h"
 #include "static_file.h"
-#include "worker_ctx.h"
+#include "txn.h"
 
-typedef void (*router_handler)(struct conn *c);
+/* What answers a request (txn_route()): an index in the table (>= 0), or
+ * one of these. */
+enum {
+    ROUTER_STATIC = -1,             /* GET/HEAD of a file */
+    ROUTER_STATIC_NOT_ALLOWED = -2, /* another method on a file: 405 */
+    ROUTER_BAD_PATH = -3,           /* 400 */
+    ROUTER_OPTIONS = -4,            /* OPTIONS: 200 with Allow */
+    ROUTER_NOT_ALLOWED_BASE = -5    /* -5 - i: 405 for table entry i */
+};
+
+typedef void (*router_handler)(struct txn *t);
 
 struct router_route {
     const char     *path;
@@ -35,51 +45,33 @@ static const struct router_route router_routes[] = {
     { "/welcome",  HTTP_GET,  session_welcome,  ROUTER_ALLOW_GET,  0 },
 };
 
-/* Decode the request path into wctx.scratch. Returns its length or -1. */
-static int
-router_path(struct conn *c)
-{
-    char *path = wctx.scratch;
-    int n;
-
-    if (c->rq->req.path.len == 0) {
-        path[0] = '/';
-        path[1] = '\0';
-        return 1;
-    }
-    n = http_decode_path(conn_req_ptr(c, c->rq->req.path), c->rq->req.path.len,
-                         path);
-    if (n < 0 || (size_t) n != strlen(path))    /* bad escape, NUL smuggled in */
-        return -1;
-    return n;
-}
-
 size_t
-router_select(struct conn *c)
+router_select(struct txn *t)
 {
-    int method = c->rq->req.method;
+    int method = txn_method(t);
+    const char *path = txn_path(t);
 
-    if (router_path(c) < 0) {
-        c->rq->route = CONN_ROUTE_BAD_PATH;
+    if (path == NULL) {
+        txn_set_route(t, ROUTER_BAD_PATH);
         return 0;
     }
     if (method == HTTP_OPTIONS) {
-        c->rq->route = CONN_ROUTE_OPTIONS;
+        txn_set_route(t, ROUTER_OPTIONS);
         return 0;
     }
     for (size_t i = 0; i < ARRAY_SIZE(router_routes); i++) {
         const struct router_route *r = &router_routes[i];
-        if (strcmp(wctx.scratch, r->path) != 0)
+        if (strcmp(path, r->path) != 0)
             continue;
         if (method == r->method || (r->method == HTTP_GET && method == HTTP_HEAD)) {
-            c->rq->route = (int8_t) i;
+            txn_set_route(t, (int) i);
             return r->body_max;
         }
-        c->rq->route = (int8_t) (CONN_ROUTE_NOT_ALLOWED_BASE - (int) i);
+        txn_set_route(t, ROUTER_NOT_ALLOWED_BASE - (int) i);
         return 0;
     }
-    c->rq->route = method == HTTP_GET || method == HTTP_HEAD
-                   ? CONN_ROUTE_STATIC : CONN_ROUTE_STATIC_NOT_ALLOWED;
+    txn_set_route(t, method == HTTP_GET || method == HTTP_HEAD
+                     ? ROUTER_STATIC : ROUTER_STATIC_NOT_ALLOWED);
     return 0;
 }
 
@@ -89,22 +81,25 @@ router_select(struct conn *c)
  * forwards as "*", RFC 9112 3.2.4). A static path gets the static methods
  * whether or not a file is there: the methods do not depend on it. */
 static void
-router_options(struct conn *c)
+router_options(struct txn *t)
 {
-    const struct http_request *req = &c->rq->req;
     const char *allow = ROUTER_ALLOW_GET;
+    const char *path = txn_path(t);
     struct http_head h;
+    size_t plen, qlen;
+    bool has_query;
 
-    if (router_path(c) < 0) {
-        conn_respond_error(c, 400, NULL);
+    if (path == NULL) {
+        txn_respond_error(t, 400, NULL);
         return;
     }
-    if (strcmp(wctx.scratch, "*") == 0
-        || (req->path.len == 0 && req->query.off == 0 && req->query.len == 0)) {
+    txn_raw_path(t, &plen);
+    txn_query(t, &qlen, &has_query);
+    if (strcmp(path, "*") == 0 || (plen == 0 && !has_query && qlen == 0)) {
         allow = ROUTER_ALLOW_ANY;
     } else {
         for (size_t i = 0; i < ARRAY_SIZE(router_routes); i++) {
-            if (strcmp(wctx.scratch, router_routes[i].path) == 0)
+            if (strcmp(path, router_routes[i].path) == 0)
                 allow = router_routes[i].allow;
         }
     }
@@ -112,43 +107,45 @@ router_options(struct conn *c)
     h.status = 200;
     h.content_length = 0;
     h.extra = allow;
-    conn_respond_head(c, &h, -1, 0, 0);
+    txn_respond_head(t, &h, -1, 0, 0);
 }
 
 void
-router_dispatch(struct conn *c)
+router_dispatch(struct txn *t)
 {
-    int route = c->rq->route;
+    int route = txn_route(t);
+    const char *path;
 
     if (route >= 0 && (size_t) route < ARRAY_SIZE(router_routes)) {
-        router_routes[route].handler(c);
+        router_routes[route].handler(t);
         return;
     }
     switch (route) {
-    case CONN_ROUTE_STATIC:
+    case ROUTER_STATIC:
         /* the scratch area may have served others since router_select() */
-        if (router_path(c) < 0)
-            conn_respond_error(c, 400, NULL);
+        path = txn_path(t);
+        if (path == NULL)
+            txn_respond_error(t, 400, NULL);
         else
-            static_file_serve(c, wctx.scratch);
+            static_file_serve(t, path);
         return;
-    case CONN_ROUTE_STATIC_NOT_ALLOWED:
-        conn_respond_error(c, 405, ROUTER_ALLOW_GET);
+    case ROUTER_STATIC_NOT_ALLOWED:
+        txn_respond_error(t, 405, ROUTER_ALLOW_GET);
         return;
-    case CONN_ROUTE_OPTIONS:
-        router_options(c);
+    case ROUTER_OPTIONS:
+        router_options(t);
         return;
-    case CONN_ROUTE_BAD_PATH:
-        conn_respond_error(c, 400, NULL);
+    case ROUTER_BAD_PATH:
+        txn_respond_error(t, 400, NULL);
         return;
     default:
-        route = CONN_ROUTE_NOT_ALLOWED_BASE - route;
+        route = ROUTER_NOT_ALLOWED_BASE - route;
         if (route >= 0 && (size_t) route < ARRAY_SIZE(router_routes)) {
-            conn_respond_error(c, 405, router_routes[route].allow);
+            txn_respond_error(t, 405, router_routes[route].allow);
             return;
         }
-        log_msg(LOG_ERR, "fd %d: no route %d", c->fd, c->rq->route);
-        conn_respond_error(c, 500, NULL);
+        log_msg(LOG_ERR, "no route %d", txn_route(t));
+        txn_respond_error(t, 500, NULL);
         return;
     }
 }

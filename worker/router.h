@@ -7,22 +7,23 @@
 
 #include <stddef.h>
 
-struct conn;
+struct txn;
 
 /* Largest body a form route reads (username and password, encoded). */
 #define ROUTER_FORM_MAX 4096
 
-/* The head of C's request is complete: choose what answers it (kept in
- * C's request state) and return the largest body that answer reads; 0
- * when it is given without one (a body the client sends anyway is read
- * and thrown away after the answer, never stored). */
-size_t router_select(struct conn *c);
+/* The head of T's request is complete: choose what answers it (kept
+ * with the request, txn_set_route()) and return the largest body that
+ * answer reads; 0 when it is given without one (a body the client sends
+ * anyway is read and thrown away after the answer, never stored). */
+size_t router_select(struct txn *t);
 
-/* Answer the request on C (in CONN_PROCESSING) as router_select() chose:
+/* Answer T as router_select() chose:
  * static files for GET/HEAD, the session routes, OPTIONS (200 with the
  * path's Allow, or the server's for "*"), 405 with Allow for a method a
  * path does not take, 400 for a path that does not decode.
- * Leaves C in CONN_WRITING, CONN_WAIT_REDIS or CONN_CLOSING. */
-void router_dispatch(struct conn *c);
+ * Leaves T answered, suspended (txn_suspend()) or closing. worker.c hands
+ * both functions to the connection layer (conn_set_hooks()). */
+void router_dispatch(struct txn *t);
 
 #endif

@@ -4,9 +4,10 @@
  * are session:<token> -> name with EX session_ttl, refreshed by GETEX on
  * every /welcome (sliding expiry). Failed logins count in fail:<name> with
  * a 15-minute window; the 6th try within it answers 429.
- * Each step runs from a callback holding only a conn_ref packed into the
+ * Handlers see the request through txn.h only. Each step runs from a
+ * callback holding only a request reference (txn_ref()) packed into the
  * callback argument; the form is parsed again from the request body, which
- * stays in the conn's buffer until the response is out.
+ * stays with the request until the response is out.
  * SPDX-License-Identifier: MIT */
 #include "session.h"
 
@@ -18,14 +19,13 @@
 #include <sys/random.h>
 
 #include "clock.h"
-#include "conn.h"
-#include "conn_pool.h"
 #include "crypt_pool.h"
 #include "defs.h"
 #include "http_response.h"
 #include "http_util.h"
 #include "log.h"
 #include "redis_client.h"
+#include "txn.h"
 #include "worker_ctx.h"
 
 #define SESSION_USER_MIN      3
@@ -61,15 +61,15 @@ static const char session_fail_script[] =
  * that comes after its request was answered (timeout) or the connection
  * moved on is dropped. */
 static void *
-session_ref(const struct conn *c)
+session_ref(const struct txn *t)
 {
-    return conn_req_ref(c);
+    return txn_ref(t);
 }
 
-static struct conn *
-session_conn(void *arg)
+static struct txn *
+session_txn(void *arg)
 {
-    return conn_req_deref(arg);
+    return txn_from_ref(arg);
 }
 
 int
@@ -108,23 +108,22 @@ session_username_valid(const char *s, size_t len)
     return 1;
 }
 
-/* The response is ready: continue the state machine from the loop. */
+/* The response is ready: send it. */
 static void
-session_resume(struct conn *c)
+session_resume(struct txn *t)
 {
-    if (c->state != CONN_WAIT_REDIS)
-        conn_drive(c);
+    txn_resume(t);
 }
 
 static void
-session_wait(struct conn *c)
+session_wait(struct txn *t)
 {
-    conn_wait(c);
+    txn_suspend(t);
 }
 
 /* Too many passwords are being hashed already: answer at once. */
 static void
-session_busy(struct conn *c)
+session_busy(struct txn *t)
 {
     static uint64_t last_log;
     uint64_t now = clock_now();
@@ -134,30 +133,30 @@ session_busy(struct conn *c)
                 "answering 503", crypt_pool_queued());
         last_log = now;
     }
-    conn_respond_error(c, 503, "Retry-After: 1\r\n");
+    txn_respond_error(t, 503, "Retry-After: 1\r\n");
 }
 
 /* A hashing job runs for C's request: stop it if the request ends first. */
 static void
-session_hashing(struct conn *c, uint64_t id)
+session_hashing(struct txn *t, uint64_t id)
 {
-    conn_req_on_abort(c, crypt_pool_cancel, id);
+    txn_on_abort(t, crypt_pool_cancel, id);
 }
 
 static void
-session_redirect(struct conn *c, const char *location, const char *cookie)
+session_redirect(struct txn *t, const char *location, const char *cookie)
 {
     char extra[256];
 
     snprintf(extra, sizeof(extra), "%s%s", session_no_store,
              cookie != NULL ? cookie : "");
-    conn_respond_redirect(c, 303, location, extra);
+    txn_respond_redirect(t, 303, location, extra);
 }
 
 static void
-session_unavailable(struct conn *c)
+session_unavailable(struct txn *t)
 {
-    conn_respond_error(c, 503, session_retry);
+    txn_respond_error(t, 503, session_retry);
 }
 
 struct session_form {
@@ -168,19 +167,18 @@ struct session_form {
 
 /* Parse and check username and password. Returns RC_OK or 400/415. */
 static int
-session_form_read(const struct conn *c, struct session_form *f)
+session_form_read(const struct txn *t, struct session_form *f)
 {
-    const char *body;
     size_t len;
+    const char *ct = txn_content_type(t, &len), *body;
 
-    if (c->rq->req.content_type.len > 0) {
-        const char *ct = conn_req_ptr(c, c->rq->req.content_type);
+    if (len > 0) {
         static const char form[] = "application/x-www-form-urlencoded";
-        if (c->rq->req.content_type.len < sizeof(form) - 1
+        if (len < sizeof(form) - 1
             || strncasecmp(ct, form, sizeof(form) - 1) != 0)
             return 415;
     }
-    body = conn_body(c, &len);
+    body = txn_body(t, &len);
     f->ulen = http_util_form_field(body, len, "username", f->user, sizeof(f->user));
     f->plen = http_util_form_field(body, len, "password", f->pass, sizeof(f->pass));
     if (f->ulen < 0 || f->plen < 0
@@ -191,25 +189,26 @@ session_form_read(const struct conn *c, struct session_form *f)
 }
 
 static int
-session_command(struct conn *c, redis_client_cb cb, int argc,
+session_command(struct txn *t, redis_client_cb cb, int argc,
                 const char **argv, const size_t *lens)
 {
-    if (redis_client_command(cb, session_ref(c), argc, argv, lens) != RC_OK)
+    if (redis_client_command(cb, session_ref(t), argc, argv, lens) != RC_OK)
         return RC_ERR;
-    session_wait(c);
+    session_wait(t);
     return RC_OK;
 }
 
 /* The sid cookie, if it looks like one of our tokens. */
 static int
-session_cookie_token(const struct conn *c, char *token)
+session_cookie_token(const struct txn *t, char *token)
 {
+    size_t len;
+    const char *cookie = txn_cookie(t, &len);
     int n;
 
-    if (c->rq->req.cookie.len == 0)
+    if (len == 0)
         return RC_DONE;
-    n = http_util_cookie(conn_req_ptr(c, c->rq->req.cookie), c->rq->req.cookie.len,
-                         "sid", token, SESSION_TOKEN_HEX + 1);
+    n = http_util_cookie(cookie, len, "sid", token, SESSION_TOKEN_HEX + 1);
     if (n != SESSION_TOKEN_HEX)
         return RC_DONE;
     for (int i = 0; i < n; i++) {
@@ -225,34 +224,34 @@ session_cookie_token(const struct conn *c, char *token)
 static void
 session_register_stored(const struct redis_client_reply *r, void *arg)
 {
-    struct conn *c = session_conn(arg);
+    struct txn *t = session_txn(arg);
 
-    if (c == NULL)
+    if (t == NULL)
         return;
     if (r == NULL || r->type != REDIS_CLIENT_INTEGER)
-        session_unavailable(c);
+        session_unavailable(t);
     else if (r->integer == 1)
-        session_redirect(c, "/login.html", NULL);
+        session_redirect(t, "/login.html", NULL);
     else
-        conn_respond_error(c, 409, session_no_store);
-    session_resume(c);
+        txn_respond_error(t, 409, session_no_store);
+    session_resume(t);
 }
 
 static void
 session_register_hashed(bool ok, const char *hash, void *arg)
 {
-    struct conn *c = session_conn(arg);
+    struct txn *t = session_txn(arg);
     struct session_form f;
     char key[SESSION_KEY_MAX];
     const char *argv[4];
     size_t lens[4];
 
-    if (c == NULL)
+    if (t == NULL)
         return;
-    conn_req_on_abort(c, NULL, 0);
-    if (!ok || session_form_read(c, &f) != RC_OK) {
-        conn_respond_error(c, 500, NULL);
-        session_resume(c);
+    txn_on_abort(t, NULL, 0);
+    if (!ok || session_form_read(t, &f) != RC_OK) {
+        txn_respond_error(t, 500, NULL);
+        session_resume(t);
         return;
     }
     snprintf(key, sizeof(key), "user:%s", f.user);
@@ -262,39 +261,39 @@ session_register_hashed(bool ok, const char *hash, void *arg)
     argv[3] = hash;      lens[3] = strlen(hash);
     explicit_bzero(f.pass, sizeof(f.pass));
     if (redis_client_command(session_register_stored, arg, 4, argv, lens) != RC_OK) {
-        session_unavailable(c);
-        session_resume(c);
+        session_unavailable(t);
+        session_resume(t);
     }
 }
 
 void
-session_register(struct conn *c)
+session_register(struct txn *t)
 {
     struct session_form f;
     uint64_t id;
-    int rc = session_form_read(c, &f);
+    int rc = session_form_read(t, &f);
 
     if (rc != RC_OK) {
-        conn_respond_error(c, rc, session_no_store);
+        txn_respond_error(t, rc, session_no_store);
         return;
     }
     if (redis_client_down()) {
-        session_unavailable(c);
+        session_unavailable(t);
         return;
     }
     rc = crypt_pool_hash(f.pass, (size_t) f.plen, session_register_hashed,
-                         session_ref(c), &id);
+                         session_ref(t), &id);
     explicit_bzero(f.pass, sizeof(f.pass));
     if (rc == RC_AGAIN) {
-        session_busy(c);
+        session_busy(t);
         return;
     }
     if (rc != RC_OK) {
-        conn_respond_error(c, 500, NULL);
+        txn_respond_error(t, 500, NULL);
         return;
     }
-    session_hashing(c, id);
-    session_wait(c);
+    session_hashing(t, id);
+    session_wait(t);
 }
 
 /* ---- Login ---- */
@@ -308,43 +307,43 @@ struct session_login {
 };
 
 /* The conn of L, or NULL (and L freed) when it went away meanwhile. */
-static struct conn *
-session_login_conn(struct session_login *L)
+static struct txn *
+session_login_txn(struct session_login *L)
 {
-    struct conn *c = session_conn(L->ref);
+    struct txn *t = session_txn(L->ref);
 
-    if (c == NULL)
+    if (t == NULL)
         free(L);
-    return c;
+    return t;
 }
 
 /* Answer 503 (or STATUS) and finish the login. */
 static void
-session_login_end(struct conn *c, struct session_login *L, int status)
+session_login_end(struct txn *t, struct session_login *L, int status)
 {
     if (status == 503)
-        session_unavailable(c);
+        session_unavailable(t);
     else if (status == 401)
-        conn_respond_error(c, status, session_challenge);
+        txn_respond_error(t, status, session_challenge);
     else
-        conn_respond_error(c, status, status < 500 ? session_no_store : NULL);
+        txn_respond_error(t, status, status < 500 ? session_no_store : NULL);
     free(L);
-    session_resume(c);
+    session_resume(t);
 }
 
 static void
 session_login_counted(const struct redis_client_reply *r, void *arg)
 {
     struct session_login *L = arg;
-    struct conn *c = session_login_conn(L);
+    struct txn *t = session_login_txn(L);
 
-    if (c != NULL)
-        session_login_end(c, L, r == NULL ? 503 : 401);
+    if (t != NULL)
+        session_login_end(t, L, r == NULL ? 503 : 401);
 }
 
 /* Count the failure, then answer 401. */
 static void
-session_login_failed(struct conn *c, struct session_login *L,
+session_login_failed(struct txn *t, struct session_login *L,
                      const struct session_form *f)
 {
     char key[SESSION_KEY_MAX], window[16];
@@ -359,7 +358,7 @@ session_login_failed(struct conn *c, struct session_login *L,
     argv[3] = key;                 lens[3] = strlen(key);
     argv[4] = window;              lens[4] = strlen(window);
     if (redis_client_command(session_login_counted, L, 5, argv, lens) != RC_OK)
-        session_login_end(c, L, 503);
+        session_login_end(t, L, 503);
 }
 
 static void
@@ -373,44 +372,44 @@ static void
 session_login_created(const struct redis_client_reply *r, void *arg)
 {
     struct session_login *L = arg;
-    struct conn *c = session_login_conn(L);
+    struct txn *t = session_login_txn(L);
     char cookie[160];
 
-    if (c == NULL)
+    if (t == NULL)
         return;
     if (r == NULL || r->type != REDIS_CLIENT_STATUS) {
-        session_login_end(c, L, 503);
+        session_login_end(t, L, 503);
         return;
     }
     snprintf(cookie, sizeof(cookie), "Set-Cookie: sid=%s; Path=/; HttpOnly; "
              "SameSite=Lax; Max-Age=%lld\r\n", L->token,
              (long long) (wctx.cfg.session_ttl / 1000));
-    session_redirect(c, "/welcome", cookie);
+    session_redirect(t, "/welcome", cookie);
     free(L);
-    session_resume(c);
+    session_resume(t);
 }
 
 static void
 session_login_verified(bool ok, const char *hash, void *arg)
 {
     struct session_login *L = arg;
-    struct conn *c = session_login_conn(L);
+    struct txn *t = session_login_txn(L);
     struct session_form f;
     char key[SESSION_KEY_MAX], ttl[24];
     const char *argv[5];
     size_t lens[5];
 
     UNUSED(hash);
-    if (c == NULL)
+    if (t == NULL)
         return;
-    conn_req_on_abort(c, NULL, 0);
-    if (session_form_read(c, &f) != RC_OK) {
-        session_login_end(c, L, 500);
+    txn_on_abort(t, NULL, 0);
+    if (session_form_read(t, &f) != RC_OK) {
+        session_login_end(t, L, 500);
         return;
     }
     explicit_bzero(f.pass, sizeof(f.pass));
     if (!ok || !L->known) {
-        session_login_failed(c, L, &f);
+        session_login_failed(t, L, &f);
         return;
     }
 
@@ -421,7 +420,7 @@ session_login_verified(bool ok, const char *hash, void *arg)
     redis_client_command(session_ignore_reply, NULL, 2, argv, lens);
 
     if (session_token_new(L->token) != RC_OK) {
-        session_login_end(c, L, 500);
+        session_login_end(t, L, 500);
         return;
     }
     snprintf(key, sizeof(key), "session:%s", L->token);
@@ -432,27 +431,27 @@ session_login_verified(bool ok, const char *hash, void *arg)
     argv[3] = "EX";      lens[3] = 2;
     argv[4] = ttl;       lens[4] = strlen(ttl);
     if (redis_client_command(session_login_created, L, 5, argv, lens) != RC_OK)
-        session_login_end(c, L, 503);
+        session_login_end(t, L, 503);
 }
 
 static void
 session_login_user(const struct redis_client_reply *r, void *arg)
 {
     struct session_login *L = arg;
-    struct conn *c = session_login_conn(L);
+    struct txn *t = session_login_txn(L);
     struct session_form f;
     char hash[CRYPT_POOL_HASH_MAX];
     uint64_t id;
     int rc;
 
-    if (c == NULL)
+    if (t == NULL)
         return;
     if (r == NULL || (r->type != REDIS_CLIENT_STRING && r->type != REDIS_CLIENT_NIL)) {
-        session_login_end(c, L, 503);
+        session_login_end(t, L, 503);
         return;
     }
-    if (session_form_read(c, &f) != RC_OK) {
-        session_login_end(c, L, 500);
+    if (session_form_read(t, &f) != RC_OK) {
+        session_login_end(t, L, 500);
         return;
     }
     L->known = r->type == REDIS_CLIENT_STRING && r->len < sizeof(hash);
@@ -465,13 +464,13 @@ session_login_user(const struct redis_client_reply *r, void *arg)
                            session_login_verified, L, &id);
     explicit_bzero(f.pass, sizeof(f.pass));
     if (rc == RC_AGAIN) {
-        session_busy(c);
+        session_busy(t);
         free(L);
-        session_resume(c);
+        session_resume(t);
     } else if (rc != RC_OK) {
-        session_login_end(c, L, 500);
+        session_login_end(t, L, 500);
     } else {
-        session_hashing(c, id);
+        session_hashing(t, id);
     }
 }
 
@@ -479,21 +478,21 @@ static void
 session_login_checked(const struct redis_client_reply *r, void *arg)
 {
     struct session_login *L = arg;
-    struct conn *c = session_login_conn(L);
+    struct txn *t = session_login_txn(L);
     struct session_form f;
     char key[SESSION_KEY_MAX];
     const char *argv[3];
     size_t lens[3];
     long long fails = 0;
 
-    if (c == NULL)
+    if (t == NULL)
         return;
     if (r == NULL) {
-        session_login_end(c, L, 503);
+        session_login_end(t, L, 503);
         return;
     }
-    if (session_form_read(c, &f) != RC_OK) {
-        session_login_end(c, L, 500);
+    if (session_form_read(t, &f) != RC_OK) {
+        session_login_end(t, L, 500);
         return;
     }
     explicit_bzero(f.pass, sizeof(f.pass));
@@ -507,9 +506,9 @@ session_login_checked(const struct redis_client_reply *r, void *arg)
         char extra[96];
         snprintf(extra, sizeof(extra), "Retry-After: %d\r\n%s",
                  SESSION_FAIL_WINDOW_S, session_no_store);
-        conn_respond_error(c, 429, extra);
+        txn_respond_error(t, 429, extra);
         free(L);
-        session_resume(c);
+        session_resume(t);
         return;
     }
     snprintf(key, sizeof(key), "user:%s", f.user);
@@ -517,39 +516,39 @@ session_login_checked(const struct redis_client_reply *r, void *arg)
     argv[1] = key;    lens[1] = strlen(key);
     argv[2] = "hash"; lens[2] = 4;
     if (redis_client_command(session_login_user, L, 3, argv, lens) != RC_OK)
-        session_login_end(c, L, 503);
+        session_login_end(t, L, 503);
 }
 
 void
-session_login(struct conn *c)
+session_login(struct txn *t)
 {
     struct session_login *L;
     struct session_form f;
     char key[SESSION_KEY_MAX];
     const char *argv[2];
     size_t lens[2];
-    int rc = session_form_read(c, &f);
+    int rc = session_form_read(t, &f);
 
     explicit_bzero(f.pass, sizeof(f.pass));
     if (rc != RC_OK) {
-        conn_respond_error(c, rc, session_no_store);
+        txn_respond_error(t, rc, session_no_store);
         return;
     }
     L = calloc(1, sizeof(*L));
     if (L == NULL) {
-        conn_respond_error(c, 500, NULL);
+        txn_respond_error(t, 500, NULL);
         return;
     }
-    L->ref = session_ref(c);
+    L->ref = session_ref(t);
     snprintf(key, sizeof(key), "fail:%s", f.user);
     argv[0] = "GET"; lens[0] = 3;
     argv[1] = key;   lens[1] = strlen(key);
     if (redis_client_command(session_login_checked, L, 2, argv, lens) != RC_OK) {
         free(L);
-        session_unavailable(c);
+        session_unavailable(t);
         return;
     }
-    session_wait(c);
+    session_wait(t);
 }
 
 /* ---- Logout ---- */
@@ -560,33 +559,33 @@ static const char session_clear_cookie[] =
 static void
 session_logout_done(const struct redis_client_reply *r, void *arg)
 {
-    struct conn *c = session_conn(arg);
+    struct txn *t = session_txn(arg);
 
-    if (c == NULL)
+    if (t == NULL)
         return;
     if (r == NULL)
-        session_unavailable(c);
+        session_unavailable(t);
     else
-        session_redirect(c, "/", session_clear_cookie);
-    session_resume(c);
+        session_redirect(t, "/", session_clear_cookie);
+    session_resume(t);
 }
 
 void
-session_logout(struct conn *c)
+session_logout(struct txn *t)
 {
     char token[SESSION_TOKEN_HEX + 1], key[SESSION_KEY_MAX];
     const char *argv[2];
     size_t lens[2];
 
-    if (session_cookie_token(c, token) != RC_OK) {
-        session_redirect(c, "/", session_clear_cookie);
+    if (session_cookie_token(t, token) != RC_OK) {
+        session_redirect(t, "/", session_clear_cookie);
         return;
     }
     snprintf(key, sizeof(key), "session:%s", token);
     argv[0] = "DEL"; lens[0] = 3;
     argv[1] = key;   lens[1] = strlen(key);
-    if (session_command(c, session_logout_done, 2, argv, lens) != RC_OK)
-        session_unavailable(c);
+    if (session_command(t, session_logout_done, 2, argv, lens) != RC_OK)
+        session_unavailable(t);
 }
 
 /* ---- Welcome ---- */
@@ -594,22 +593,22 @@ session_logout(struct conn *c)
 static void
 session_welcome_found(const struct redis_client_reply *r, void *arg)
 {
-    struct conn *c = session_conn(arg);
+    struct txn *t = session_txn(arg);
     char name[6 * SESSION_USER_MAX + 1], page[2048];
     struct http_head h;
     int n;
 
-    if (c == NULL)
+    if (t == NULL)
         return;
     if (r == NULL || (r->type != REDIS_CLIENT_STRING && r->type != REDIS_CLIENT_NIL)) {
-        session_unavailable(c);
-        session_resume(c);
+        session_unavailable(t);
+        session_resume(t);
         return;
     }
     if (r->type == REDIS_CLIENT_NIL
         || http_util_html_escape(r->str, r->len, name, sizeof(name)) < 0) {
-        session_redirect(c, "/login.html", session_clear_cookie);
-        session_resume(c);
+        session_redirect(t, "/login.html", session_clear_cookie);
+        session_resume(t);
         return;
     }
     n = snprintf(page, sizeof(page),
@@ -629,19 +628,19 @@ session_welcome_found(const struct redis_client_reply *r, void *arg)
     h.status = 200;
     h.content_type = "text/html; charset=utf-8";
     h.extra = session_no_store;
-    conn_respond_body(c, &h, page, (size_t) n);
-    session_resume(c);
+    txn_respond_body(t, &h, page, (size_t) n);
+    session_resume(t);
 }
 
 void
-session_welcome(struct conn *c)
+session_welcome(struct txn *t)
 {
     char token[SESSION_TOKEN_HEX + 1], key[SESSION_KEY_MAX], ttl[24];
     const char *argv[4];
     size_t lens[4];
 
-    if (session_cookie_token(c, token) != RC_OK) {
-        session_redirect(c, "/login.html", NULL);
+    if (session_cookie_token(t, token) != RC_OK) {
+        session_redirect(t, "/login.html", NULL);
         return;
     }
     snprintf(key, sizeof(key), "session:%s", token);
@@ -650,6 +649,6 @@ session_welcome(struct conn *c)
     argv[1] = key;     lens[1] = strlen(key);
     argv[2] = "EX";    lens[2] = 2;
     argv[3] = ttl;     lens[3] = strlen(ttl);
-    if (session_command(c, session_welcome_found, 4, argv, lens) != RC_OK)
-        session_unavailable(c);
+    if (session_command(t, session_welcome_found, 4, argv, lens) != RC_OK)
+        session_unavailable(t);
 }

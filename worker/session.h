@@ -4,17 +4,16 @@
 #ifndef WORKER_SESSION_H
 #define WORKER_SESSION_H
 
-struct conn;
+struct txn;
 
 #include <stddef.h>
 
-/* Route handlers: called in CONN_PROCESSING; they leave the conn in
- * CONN_WRITING (answered at once) or CONN_WAIT_REDIS (answered from a
- * callback, which then drives the conn on). */
-void session_register(struct conn *c);
-void session_login(struct conn *c);
-void session_logout(struct conn *c);
-void session_welcome(struct conn *c);
+/* Route handlers: they answer T at once, or suspend it (txn_suspend())
+ * and answer from a Redis or hashing callback (txn_resume()). */
+void session_register(struct txn *t);
+void session_login(struct txn *t);
+void session_logout(struct txn *t);
+void session_welcome(struct txn *t);
 
 /* A new session token: 32 random bytes as 64 lower-case hex digits and a
  * NUL in OUT (65 bytes). Returns RC_OK or RC_ERR. */

@@ -17,12 +17,12 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "conn.h"
 #include "defs.h"
 #include "file_cache.h"
 #include "http_parse.h"
 #include "http_response.h"
 #include "log.h"
+#include "txn.h"
 #include "worker_ctx.h"
 
 /* ---- Paths ---- */
@@ -441,15 +441,16 @@ static_errno_status(int err)
 
 /* 301 to the same path with a trailing slash (query kept). */
 static void
-static_redirect_dir(struct conn *c)
+static_redirect_dir(struct txn *t)
 {
-    const char *path = conn_req_ptr(c, c->rq->req.path);
-    size_t plen = c->rq->req.path.len, qlen = c->rq->req.query.len, n = 0;
+    size_t plen, qlen, n = 0;
+    const char *path = txn_raw_path(t, &plen);
+    bool has_query;
+    const char *query = txn_query(t, &qlen, &has_query);
     char *loc = wctx.scratch + 2 * wctx.scratch_len;
-    bool has_query = c->rq->req.query.off != 0;
 
     if (plen + qlen + 3 > wctx.scratch_len) {
-        conn_respond_error(c, 414, NULL);
+        txn_respond_error(t, 414, NULL);
         return;
     }
     if (plen == 0)
@@ -459,11 +460,11 @@ static_redirect_dir(struct conn *c)
     loc[n++] = '/';
     if (has_query) {
         loc[n++] = '?';
-        memcpy(loc + n, conn_req_ptr(c, c->rq->req.query), qlen);
+        memcpy(loc + n, query, qlen);
         n += qlen;
     }
     loc[n] = '\0';
-    conn_respond_redirect(c, 301, loc, NULL);
+    txn_respond_redirect(t, 301, loc, NULL);
 }
 
 /* What a response needs to know about the representation it serves. */
@@ -536,7 +537,7 @@ static_part_head(char *out, size_t i, const char *boundary,
  * part. Returns RC_OK once answered (taking O's fd), or RC_DONE when the
  * answer would be larger than the whole file (the caller sends that). */
 static int
-static_respond_multipart(struct conn *c, struct http_head *h,
+static_respond_multipart(struct txn *t, struct http_head *h,
                          const struct static_obj *o,
                          const struct http_range *rs, int n)
 {
@@ -565,21 +566,21 @@ static_respond_multipart(struct conn *c, struct http_head *h,
     h->content_encoding = NULL;     /* it is in the parts */
     h->content_length = (int64_t) total;
     h->range_total = 0;             /* Content-Range is in the parts */
-    conn_respond_begin(c, h, o->fd);
+    txn_respond_begin(t, h, o->fd);
     for (int i = 0; i < n; i++) {
         off_t first = rs[i].first, end = rs[i].last + 1;
         int rc;
 
         hl = static_part_head(part, (size_t) i, boundary, o, &rs[i]);
         if (o->fd >= 0)
-            rc = conn_respond_add(c, part, hl, first, end);
-        else if ((rc = conn_respond_add(c, part, hl, 0, 0)) == RC_OK)
-            rc = conn_respond_add(c, o->body + first, (size_t) (end - first),
+            rc = txn_respond_add(t, part, hl, first, end);
+        else if ((rc = txn_respond_add(t, part, hl, 0, 0)) == RC_OK)
+            rc = txn_respond_add(t, o->body + first, (size_t) (end - first),
                                   0, 0);
         if (rc != RC_OK)
             return RC_OK;       /* C is closing */
     }
-    conn_respond_add(c, tail, (size_t) tl, 0, 0);
+    txn_respond_add(t, tail, (size_t) tl, 0, 0);
     return RC_OK;
 }
 
@@ -587,10 +588,10 @@ static_respond_multipart(struct conn *c, struct http_head *h,
 
 /* Preconditions, ranges, then the response. Takes O's fd. */
 static void
-static_respond(struct conn *c, const struct static_obj *o)
+static_respond(struct txn *t, const struct static_obj *o)
 {
-    const struct http_request *r = &c->rq->req;
-    const char *data = c->rbuf.data + c->rbuf.rpos;
+    const struct http_request *r = txn_request(t);
+    const char *data = txn_head_data(t);
     struct http_range rs[HTTP_RANGES_MAX];
     off_t first = 0, last = o->size - 1;
     struct http_head h;
@@ -623,7 +624,7 @@ static_respond(struct conn *c, const struct static_obj *o)
             h.last_modified = 0;
             h.cache_control = NULL;
         }
-        conn_respond_head(c, &h, -1, 0, 0);
+        txn_respond_head(t, &h, -1, 0, 0);
         return;
     }
 
@@ -638,10 +639,10 @@ static_respond(struct conn *c, const struct static_obj *o)
         snprintf(extra, sizeof(extra), "Content-Range: bytes */%lld\r\n%s",
                  (long long) o->size,
                  o->vary ? "Vary: Accept-Encoding\r\n" : "");
-        conn_respond_error(c, 416, extra);
+        txn_respond_error(t, 416, extra);
         return;
     }
-    if (n > 1 && static_respond_multipart(c, &h, o, rs, n) == RC_OK)
+    if (n > 1 && static_respond_multipart(t, &h, o, rs, n) == RC_OK)
         return;
     if (n == 1) {
         h.status = 206;
@@ -650,21 +651,21 @@ static_respond(struct conn *c, const struct static_obj *o)
         h.range_total = o->size;
     }
     if (o->fd < 0) {
-        conn_respond_body(c, &h, o->body + first, (size_t) (last - first + 1));
+        txn_respond_body(t, &h, o->body + first, (size_t) (last - first + 1));
         return;
     }
     h.content_length = last - first + 1;
-    conn_respond_head(c, &h, o->fd, first, last + 1);
+    txn_respond_head(t, &h, o->fd, first, last + 1);
 }
 
 static void
-static_respond_cached(struct conn *c, const struct file_cache_entry *e,
+static_respond_cached(struct txn *t, const struct file_cache_entry *e,
                       bool vary)
 {
     struct static_obj o = { (off_t) e->size, e->mtime.tv_sec, e->mime, e->etag,
                             -1, e->body, (enum static_enc) e->enc, vary };
 
-    static_respond(c, &o);
+    static_respond(t, &o);
 }
 
 /* ---- Precompressed variants ---- */
@@ -726,7 +727,7 @@ static_variants(const char *file, const struct timespec *mtime)
  * RC_DONE when the variant is gone, not a regular file or older than FILE
  * (nothing was answered and nothing put in the cache). */
 static int
-static_serve_variant(struct conn *c, const char *key, const char *file,
+static_serve_variant(struct txn *t, const char *key, const char *file,
                      const struct timespec *mtime, const char *mime,
                      enum static_enc enc)
 {
@@ -739,7 +740,7 @@ static_serve_variant(struct conn *c, const char *key, const char *file,
 
     v = file_cache_get(wctx.root_fd, key, enc);
     if (v != NULL && !static_older(&v->mtime, mtime)) {
-        static_respond_cached(c, v, true);
+        static_respond_cached(t, v, true);
         return RC_OK;
     }
     name = static_variant_name(file, enc);
@@ -757,7 +758,7 @@ static_serve_variant(struct conn *c, const char *key, const char *file,
     v = file_cache_put(key, enc, name, fd, &st, mime, etag);
     if (v != NULL) {
         close(fd);
-        static_respond_cached(c, v, true);
+        static_respond_cached(t, v, true);
         return RC_OK;
     }
     o.size = st.st_size;
@@ -768,7 +769,7 @@ static_serve_variant(struct conn *c, const char *key, const char *file,
     o.body = NULL;
     o.enc = enc;
     o.vary = true;
-    static_respond(c, &o);
+    static_respond(t, &o);
     return RC_OK;
 }
 
@@ -776,19 +777,18 @@ static_serve_variant(struct conn *c, const char *key, const char *file,
  * if any: RC_OK once answered; else RC_DONE, with *AVAIL down to the
  * variants still there (KEY's entry learns it too). */
 static int
-static_negotiate(struct conn *c, const char *key, const char *file,
+static_negotiate(struct txn *t, const char *key, const char *file,
                  const struct timespec *mtime, const char *mime,
                  unsigned *avail)
 {
-    const struct http_request *r = &c->rq->req;
-    const char *ae = conn_req_ptr(c, r->accept_encoding);
+    size_t ae_len;
+    const char *ae = txn_accept_encoding(t, &ae_len);
 
     while (*avail != 0) {
-        enum static_enc enc = static_pick_encoding(ae, r->accept_encoding.len,
-                                                   *avail);
+        enum static_enc enc = static_pick_encoding(ae, ae_len, *avail);
         if (enc == STATIC_ENC_IDENTITY)
             return RC_DONE;
-        if (static_serve_variant(c, key, file, mtime, mime, enc) == RC_OK)
+        if (static_serve_variant(t, key, file, mtime, mime, enc) == RC_OK)
             return RC_OK;
         *avail &= ~STATIC_HAS(enc);
         file_cache_set_variants(key, *avail, clock_now());
@@ -797,7 +797,7 @@ static_negotiate(struct conn *c, const char *key, const char *file,
 }
 
 void
-static_file_serve(struct conn *c, const char *path)
+static_file_serve(struct txn *t, const char *path)
 {
     char *rel = wctx.scratch + wctx.scratch_len;
     char *key = wctx.scratch + 3 * wctx.scratch_len;
@@ -813,7 +813,7 @@ static_file_serve(struct conn *c, const char *path)
 
     rc = static_path_normalize(path, rel, &dir_slash);
     if (rc != RC_OK) {
-        conn_respond_error(c, rc, NULL);
+        txn_respond_error(t, rc, NULL);
         return;
     }
     /* "a/" and "a" differ: one is a directory's index, the other a 301 */
@@ -832,35 +832,35 @@ static_file_serve(struct conn *c, const char *path)
             }
             if (variants != 0) {
                 struct timespec mtime = e->mtime;
-                if (static_negotiate(c, key, e->file, &mtime, e->mime,
+                if (static_negotiate(t, key, e->file, &mtime, e->mime,
                                      &variants) == RC_OK)
                     return;
                 /* nothing was put in the cache: E still stands */
             }
         }
-        static_respond_cached(c, e, variants != 0);
+        static_respond_cached(t, e, variants != 0);
         return;
     }
 
     fd = static_open(wctx.root_fd, rel);
     if (fd < 0) {
-        conn_respond_error(c, static_errno_status(-fd), NULL);
+        txn_respond_error(t, static_errno_status(-fd), NULL);
         return;
     }
     if (fstat(fd, &st) < 0) {
         close(fd);
-        conn_respond_error(c, 500, NULL);
+        txn_respond_error(t, 500, NULL);
         return;
     }
     if (S_ISDIR(st.st_mode)) {
         size_t il = strlen(wctx.cfg.index);
         close(fd);
         if (!dir_slash && rel[0] != '\0') {
-            static_redirect_dir(c);
+            static_redirect_dir(t);
             return;
         }
         if (rl + il + 2 > wctx.scratch_len) {
-            conn_respond_error(c, 414, NULL);
+            txn_respond_error(t, 414, NULL);
             return;
         }
         if (rl > 0)
@@ -869,25 +869,25 @@ static_file_serve(struct conn *c, const char *path)
         fd = static_open(wctx.root_fd, rel);
         if (fd < 0) {
             /* a directory without an index is not listed */
-            conn_respond_error(c, fd == -ENOENT ? 403 : static_errno_status(-fd),
+            txn_respond_error(t, fd == -ENOENT ? 403 : static_errno_status(-fd),
                                NULL);
             return;
         }
         if (fstat(fd, &st) < 0) {
             close(fd);
-            conn_respond_error(c, 500, NULL);
+            txn_respond_error(t, 500, NULL);
             return;
         }
     } else if (dir_slash) {
         /* "/a.html/": a file is not a directory (one URL per file, and
          * relative links would resolve against the wrong base) */
         close(fd);
-        conn_respond_error(c, 404, NULL);
+        txn_respond_error(t, 404, NULL);
         return;
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        conn_respond_error(c, 403, NULL);
+        txn_respond_error(t, 403, NULL);
         return;
     }
 
@@ -899,13 +899,13 @@ static_file_serve(struct conn *c, const char *path)
     if (e != NULL && wctx.cfg.gzip_static)
         file_cache_set_variants(key, variants, clock_now());
     if (variants != 0
-        && static_negotiate(c, key, rel, &st.st_mtim, mime, &variants) == RC_OK) {
+        && static_negotiate(t, key, rel, &st.st_mtim, mime, &variants) == RC_OK) {
         close(fd);
         return;
     }
     if (e != NULL) {
         close(fd);
-        static_respond_cached(c, e, variants != 0);
+        static_respond_cached(t, e, variants != 0);
         return;
     }
     o.size = st.st_size;
@@ -916,5 +916,5 @@ static_file_serve(struct conn *c, const char *path)
     o.body = NULL;
     o.enc = STATIC_ENC_IDENTITY;
     o.vary = variants != 0;
-    static_respond(c, &o);
+    static_respond(t, &o);
 }

@@ -27,7 +27,7 @@ enum static_enc {
  * after the file was cached is served within this. */
 #define STATIC_VARIANT_RECHECK_MS 1000
 
-struct conn;
+struct txn;
 struct http_request;
 
 /* Turn a decoded absolute path ("/a/./b/../c/") into a path relative to
@@ -78,15 +78,15 @@ int static_preconditions(const struct http_request *r, const char *data,
  * negative errno (-ENOENT, -EXDEV, -ELOOP, -EACCES, ...). */
 int static_open(int root_fd, const char *rel);
 
-/* Answer the GET or HEAD request on C for decoded PATH (NUL-terminated):
- * fills the conn's response (head in wbuf, body as file ranges) and moves
- * it to CONN_WRITING. A directory gets its index (301 without the trailing
+/* Answer the GET or HEAD request T for decoded PATH (NUL-terminated):
+ * the head, and the body from the file cache, by sendfile from the file,
+ * or in pieces (multipart ranges). A directory gets its index (301 without the trailing
  * slash); a file asked for with a trailing slash is 404. With gzip_static,
  * a variant the client accepts is served instead of the file (see
  * static_pick_encoding()), and every answer for a file that has one says
  * Vary: Accept-Encoding. Preconditions and ranges apply to what is served;
  * several ranges get a multipart/byteranges 206 unless that would be
  * larger than the file (then 200). HEAD gets the same head as GET. */
-void static_file_serve(struct conn *c, const char *path);
+void static_file_serve(struct txn *t, const char *path);
 
 #endif

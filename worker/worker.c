@@ -3,6 +3,8 @@
  * A worker drains (finishes in-flight requests, closes idle ones, exits
  * within shutdown_timeout) on CHAN_QUIT, SIGQUIT, or EOF on its channel
  * (the master died), and stops at once on CHAN_TERMINATE, SIGTERM, SIGINT.
+ * The top of the worker's layers: it wires the router into the connection
+ * layer and learns of closed connections through a hook (worker_wire()).
  * SPDX-License-Identifier: MIT */
 #include "worker.h"
 
@@ -25,6 +27,7 @@
 #include "http_response.h"
 #include "log.h"
 #include "redis_client.h"
+#include "router.h"
 #include "timer.h"
 #include "worker_ctx.h"
 
@@ -34,8 +37,6 @@
 #define WORKER_LOAD_BATCH     64
 /* Threads per worker that hash passwords. */
 #define WORKER_CRYPT_THREADS  2
-
-struct worker_ctx wctx;
 
 static struct event *worker_chan_ev;
 static struct event *worker_sig[4];
@@ -55,8 +56,10 @@ worker_load_arm(void)
     }
 }
 
-void
-worker_ctx_conn_closed(void)
+/* A connection was closed: count it for the master's load table and, while
+ * draining, stop the loop after the last one. */
+static void
+worker_conn_closed(void)
 {
     wctx.finished++;
     if (wctx.finished >= WORKER_LOAD_BATCH)
@@ -161,7 +164,7 @@ worker_chan_cb(evutil_socket_t fd, short what, void *arg)
                 log_msg(LOG_ERR, "lost %d connection(s) in transit: out of "
                         "file descriptors?", msg.arg);
                 for (int i = 0; i < msg.arg; i++)
-                    worker_ctx_conn_closed();
+                    worker_conn_closed();
             }
             continue;
         }
@@ -220,6 +223,18 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
     }
 }
 
+void
+worker_wire(void)
+{
+    static const struct conn_hooks hooks = {
+        .select = router_select,
+        .route  = router_dispatch,
+        .closed = worker_conn_closed,
+    };
+
+    conn_set_hooks(&hooks);
+}
+
 /* Fault injection for tests: when $WEBSERVER_FAULT_WORKER_START names a
  * file that exists, set-up fails as if a resource were missing, so a test
  * can make one generation unable to start without breaking the config
@@ -257,6 +272,7 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     struct sigaction sa;
 
     memset(&wctx, 0, sizeof(wctx));
+    worker_wire();
     wctx.cfg = *cfg;
     wctx.id = id;
     wctx.chan_fd = chan_fd;

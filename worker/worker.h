@@ -1,5 +1,5 @@
-/* worker.h - the worker process entry point. The master calls only this,
- * right after fork().
+/* worker.h - the worker process entry point. The master calls only
+ * worker_main(), right after fork().
  * SPDX-License-Identifier: MIT */
 #ifndef WORKER_WORKER_H
 #define WORKER_WORKER_H
@@ -12,5 +12,10 @@
  * clean stop, 2 when the worker cannot work at all (the master does not
  * respawn it). */
 int worker_main(const struct config *cfg, int chan_fd, int id);
+
+/* Wire the worker's layers: hand the router to the connection layer and
+ * hook the worker's count of closed connections. worker_main() calls it
+ * first; in-process tests that drive conn_open() call it in their set-up. */
+void worker_wire(void);
 
 #endif

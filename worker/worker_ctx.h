@@ -1,5 +1,7 @@
-/* worker_ctx.h - the state one worker process shares between its modules.
- * Worker only; single-threaded; set up by worker_main() before the loop.
+/* worker_ctx.h - the state one worker process shares between its modules:
+ * configuration, event base, pool, scratch areas, counts. Worker only;
+ * single-threaded; set up by worker_main() before the loop. Data only, so
+ * every layer may include it: calls upward go through hooks (conn.h).
  * SPDX-License-Identifier: MIT */
 #ifndef WORKER_WORKER_CTX_H
 #define WORKER_WORKER_CTX_H
@@ -34,10 +36,6 @@ struct worker_ctx {
                                          * file cache key */
 };
 
-extern struct worker_ctx wctx;
-
-/* A connection was closed: count it for the master's load table and, while
- * draining, stop the loop after the last one. */
-void worker_ctx_conn_closed(void);
+extern struct worker_ctx wctx;      /* worker_ctx.c */
 
 #endif

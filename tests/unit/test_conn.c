@@ -31,6 +31,7 @@
 #include "log.h"
 #include "mpool.h"
 #include "timer.h"
+#include "worker.h"
 #include "worker_ctx.h"
 
 #define POOL_N      4
@@ -162,6 +163,7 @@ setup_fx(void **state)
         || wctx.scratch == NULL || timer_init(wctx.base) != RC_OK
         || conn_pool_init((size_t) wctx.cfg.max_connections) != RC_OK)
         return -1;
+    worker_wire();      /* the router and close hook, as worker_main() */
     wctx.load_ev = evtimer_new(wctx.base, load_cb, NULL);
     if (wctx.load_ev == NULL)
         return -1;

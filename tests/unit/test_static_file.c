@@ -36,6 +36,7 @@
 #include "mpool.h"
 #include "static_file.h"
 #include "timer.h"
+#include "worker.h"
 #include "worker_ctx.h"
 
 /* ---- static_path_normalize ---- */
@@ -901,6 +902,7 @@ sv_setup(void **state)
         || wctx.scratch == NULL || timer_init(wctx.base) != RC_OK
         || conn_pool_init((size_t) wctx.cfg.max_connections) != RC_OK)
         return -1;
+    worker_wire();      /* the router and close hook, as worker_main() */
     wctx.load_ev = evtimer_new(wctx.base, sv_load_cb, NULL);
     if (wctx.load_ev == NULL)
         return -1;

@@ -1,0 +1,60 @@
+/* transport.h - how a connection's bytes move: read, write, sendfile,
+ * shutdown, close, behind one small table of operations so that plain TCP
+ * and TLS look the same to the state machine. Worker only;
+ * single-threaded. The bottom layer of the worker: this file and its
+ * implementations (transport_plain.c, later tls.c) include nothing above
+ * them, and they are the only place where client sockets are read from or
+ * written to (recv/send/sendfile, SSL_* later).
+ * A conn holds one pointer to a const table; a transport that needs state
+ * per connection (TLS: the SSL object) keeps it in its own table indexed
+ * by fd, set up when it takes the fd and freed in close().
+ * Results follow defs.h: a byte count (> 0), 0 for EOF where it applies,
+ * RC_AGAIN when the socket would block (the caller remembers that until
+ * the next edge), RC_ERR when the connection is broken (logged here at
+ * INFO, since a client that goes away is no server error). EINTR is
+ * retried inside.
+ * SPDX-License-Identifier: MIT */
+#ifndef WORKER_TRANSPORT_H
+#define WORKER_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct transport_ops {
+    const char *name;                   /* "plain", "tls": for the log */
+
+    /* Read up to LEN bytes into BUF: > 0, 0 on EOF, RC_AGAIN, RC_ERR. */
+    ssize_t (*read)(int fd, void *buf, size_t len);
+
+    /* Write up to LEN bytes of BUF: > 0, RC_AGAIN, RC_ERR. MORE says that
+     * more of the response follows at once (MSG_MORE: fewer packets). */
+    ssize_t (*write)(int fd, const void *buf, size_t len, bool more);
+
+    /* Send up to LEN bytes of FILE_FD from *POS, advancing it: > 0, 0 when
+     * the file ended early, RC_AGAIN, RC_ERR. */
+    ssize_t (*sendfile)(int fd, int file_fd, off_t *pos, size_t len);
+
+    /* Is the peer still there? Consumes nothing (MSG_PEEK): RC_OK when
+     * bytes wait, RC_AGAIN when nothing does, RC_DONE on EOF or error. */
+    int (*peek)(int fd);
+
+    /* Send no more (lingering close): the peer reads EOF after what was
+     * sent, while we still read what it sends. */
+    void (*shutdown)(int fd);
+
+    /* Small writes go out at once from now on (TCP_NODELAY). */
+    void (*nodelay)(int fd);
+
+    /* End the connection and close FD. */
+    void (*close)(int fd);
+
+    /* No slot for this connection: best effort RESP[0, LEN) (a complete
+     * response), drain a little of what the client sent, close FD. */
+    void (*refuse)(int fd, const char *resp, size_t len);
+};
+
+/* Plain TCP (or any stream socket: unit tests use socketpairs). */
+extern const struct transport_ops transport_plain;
+
+#endif
