@@ -16,7 +16,11 @@
 #include "log.h"
 
 enum config_type { CT_STR, CT_INT, CT_DURATION, CT_SIZE, CT_BOOL,
-                   CT_LEVEL, CT_ADDRESS };
+                   CT_LEVEL, CT_ADDRESS,
+                   CT_PORT_OFF,     /* "off" (-1) or a port */
+                   CT_DURATION_OFF, /* "off" (0) or a duration */
+                   CT_COOKIE_SECURE,
+                   CT_PROTOCOLS };
 
 struct config_key {
     const char      *name;
@@ -65,6 +69,15 @@ static const struct config_key config_keys[] = {
     KEY(access_log,             CT_STR,      access_log, 0, 0),
     KEY(pid_file,               CT_STR,      pid_file, 0, 0),
     KEY(daemon,                 CT_BOOL,     daemon, 0, 0),
+    KEY(tls_port,               CT_PORT_OFF, tls_port, 0, 65535),
+    KEY(tls_port_file,          CT_STR,      tls_port_file, 0, 0),
+    KEY(tls_certificate,        CT_STR,      tls_certificate, 0, 0),
+    KEY(tls_certificate_key,    CT_STR,      tls_certificate_key, 0, 0),
+    KEY(tls_protocols,          CT_PROTOCOLS, tls_protocols, 0, 0),
+    KEY(tls_ciphers,            CT_STR,      tls_ciphers, 0, 0),
+    KEY(redirect_to_https,      CT_BOOL,     redirect_to_https, 0, 0),
+    KEY(hsts,                   CT_DURATION_OFF, hsts, 1000, 2 * 365 * DAY_MS),
+    KEY(cookie_secure,          CT_COOKIE_SECURE, cookie_secure, 0, 0),
 };
 
 _Static_assert(ARRAY_SIZE(config_keys) <= CONFIG_KEYS_MAX,
@@ -102,6 +115,9 @@ config_defaults(struct config *cfg)
     cfg->log_level = LOG_NOTICE;
     strcpy(cfg->access_log, "off");
     cfg->daemon = false;
+    cfg->tls_port = -1;
+    strcpy(cfg->tls_protocols, "TLSv1.2 TLSv1.3");
+    cfg->cookie_secure = CONFIG_COOKIE_SECURE_AUTO;
 }
 
 /* Split S into a decimal number and a unit suffix. */
@@ -310,6 +326,75 @@ config_set(struct config *cfg, const char *key, const char *value,
         }
         return RC_OK;
 
+    case CT_PORT_OFF:
+        if (strcmp(value, "off") == 0) {
+            *(int *) field = -1;
+            return RC_OK;
+        }
+        if (config_split_number(value, &v, &unit) != RC_OK || *unit != '\0'
+            || v > (uint64_t) k->max) {
+            snprintf(err, errlen, "\"%s\" needs off or a port from 0 to %"
+                     PRId64 ", not \"%s\"", key, k->max, value);
+            return RC_ERR;
+        }
+        *(int *) field = (int) v;
+        return RC_OK;
+
+    case CT_DURATION_OFF:
+        if (strcmp(value, "off") == 0) {
+            *(int64_t *) field = 0;
+            return RC_OK;
+        }
+        if (config_parse_duration(value, &d) != RC_OK
+            || d < k->min || d > k->max) {
+            snprintf(err, errlen, "\"%s\" needs off or a duration from %"
+                     PRId64 "s to %" PRId64 "s, not \"%s\"", key,
+                     k->min / 1000, k->max / 1000, value);
+            return RC_ERR;
+        }
+        *(int64_t *) field = d;
+        return RC_OK;
+
+    case CT_COOKIE_SECURE:
+        if (strcmp(value, "auto") == 0)
+            *(int *) field = CONFIG_COOKIE_SECURE_AUTO;
+        else if (strcmp(value, "on") == 0)
+            *(int *) field = CONFIG_COOKIE_SECURE_ON;
+        else if (strcmp(value, "off") == 0)
+            *(int *) field = CONFIG_COOKIE_SECURE_OFF;
+        else {
+            snprintf(err, errlen, "\"%s\" needs auto, on or off, not \"%s\"",
+                     key, value);
+            return RC_ERR;
+        }
+        return RC_OK;
+
+    case CT_PROTOCOLS: {
+        /* a blank-separated list of TLSv1.2, TLSv1.3; at least one */
+        char tmp[64], *save = NULL, *tok;
+        int n = 0;
+        if (strlen(value) >= sizeof(tmp) || strlen(value) >= k->size) {
+            snprintf(err, errlen, "value of \"%s\" is too long", key);
+            return RC_ERR;
+        }
+        strcpy(tmp, value);
+        for (tok = strtok_r(tmp, " \t", &save); tok != NULL;
+             tok = strtok_r(NULL, " \t", &save)) {
+            if (strcmp(tok, "TLSv1.2") != 0 && strcmp(tok, "TLSv1.3") != 0) {
+                snprintf(err, errlen, "\"%s\": unknown protocol \"%s\" "
+                         "(TLSv1.2, TLSv1.3)", key, tok);
+                return RC_ERR;
+            }
+            n++;
+        }
+        if (n == 0) {
+            snprintf(err, errlen, "\"%s\" names no protocol", key);
+            return RC_ERR;
+        }
+        strcpy(field, value);
+        return RC_OK;
+    }
+
     case CT_LEVEL: {
         int level = log_level_parse(value);
         if (level < 0) {
@@ -446,6 +531,20 @@ config_where(const struct config *cfg, const char *key, char *out,
     else
         snprintf(out, outlen, "%s", key);
     return out;
+}
+
+bool
+config_tls_protocol_on(const struct config *cfg, const char *version)
+{
+    size_t n = strlen(version);
+
+    for (const char *p = cfg->tls_protocols; (p = strstr(p, version)) != NULL;
+         p += n) {
+        if ((p == cfg->tls_protocols || p[-1] == ' ' || p[-1] == '\t')
+            && (p[n] == '\0' || p[n] == ' ' || p[n] == '\t'))
+            return true;
+    }
+    return false;
 }
 
 int

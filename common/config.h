@@ -16,6 +16,14 @@
 #define CONFIG_ERR_MAX  (CONFIG_PATH_MAX + 256)
 /* room for the line numbers of this many keys (see key_line) */
 #define CONFIG_KEYS_MAX 64
+/* OpenSSL's ticket key block: name, HMAC secret, AES key */
+#define CONFIG_TICKET_KEYS_LEN 80
+
+enum config_cookie_secure {
+    CONFIG_COOKIE_SECURE_AUTO = 0,  /* Secure on TLS connections */
+    CONFIG_COOKIE_SECURE_ON,
+    CONFIG_COOKIE_SECURE_OFF
+};
 
 struct config {
     char     listen_address[64];
@@ -56,6 +64,24 @@ struct config {
     char     pid_file[CONFIG_PATH_MAX];     /* "" = none */
     bool     daemon;
 
+    /* HTTPS (DESIGN.md "HTTPS") */
+    int      tls_port;                      /* -1: off; 0: ephemeral */
+    char     tls_port_file[CONFIG_PATH_MAX];
+    char     tls_certificate[CONFIG_PATH_MAX];
+    char     tls_certificate_key[CONFIG_PATH_MAX];
+    char     tls_protocols[64];             /* "TLSv1.2 TLSv1.3" */
+    char     tls_ciphers[512];              /* "" = OpenSSL's default */
+    bool     redirect_to_https;
+    int64_t  hsts;                          /* ms; 0: off */
+    int      cookie_secure;                 /* enum config_cookie_secure */
+
+    /* Not keys: set by the master before it forks workers. The bound TLS
+     * port (tls_port 0 binds an ephemeral one; redirects name it), and
+     * the session ticket keys every worker of a generation shares, so a
+     * client resumes whichever worker it lands on. */
+    int      tls_bound_port;
+    uint8_t  tls_ticket_keys[CONFIG_TICKET_KEYS_LEN];
+
     /* where each setting came from, for messages about values that parse
      * but do not work (a log file that cannot be opened): the file given
      * to config_load() and, per key, the line that set it last (0: not
@@ -85,6 +111,9 @@ int config_check(const struct config *cfg, char *err, size_t errlen);
  * default or a command-line override), into OUT. Returns OUT. */
 const char *config_where(const struct config *cfg, const char *key,
                          char *out, size_t outlen);
+
+/* Does "TLSv1.2 TLSv1.3" allow VERSION ("TLSv1.2")? For tls_protocols. */
+bool config_tls_protocol_on(const struct config *cfg, const char *version);
 
 /* "15s" -> 15000. Returns RC_OK or RC_ERR. */
 int config_parse_duration(const char *s, int64_t *ms);

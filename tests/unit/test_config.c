@@ -73,6 +73,15 @@ static const struct field fields[] = {
     FIELD(access_log, F_STR),
     FIELD(pid_file, F_STR),
     FIELD(daemon, F_BOOL),
+    FIELD(tls_port, F_INT),
+    FIELD(tls_port_file, F_STR),
+    FIELD(tls_certificate, F_STR),
+    FIELD(tls_certificate_key, F_STR),
+    FIELD(tls_protocols, F_STR),
+    FIELD(tls_ciphers, F_STR),
+    FIELD(redirect_to_https, F_BOOL),
+    FIELD(hsts, F_MS),
+    FIELD(cookie_secure, F_INT),
 };
 
 static const struct field *
@@ -149,6 +158,15 @@ static const struct default_case default_cases[] = {
     { __LINE__, "access_log", "off", 0 },
     { __LINE__, "pid_file", "", 0 },
     { __LINE__, "daemon", NULL, 0 },
+    { __LINE__, "tls_port", NULL, -1 },
+    { __LINE__, "tls_port_file", "", 0 },
+    { __LINE__, "tls_certificate", "", 0 },
+    { __LINE__, "tls_certificate_key", "", 0 },
+    { __LINE__, "tls_protocols", "TLSv1.2 TLSv1.3", 0 },
+    { __LINE__, "tls_ciphers", "", 0 },
+    { __LINE__, "redirect_to_https", NULL, 0 },
+    { __LINE__, "hsts", NULL, 0 },
+    { __LINE__, "cookie_secure", NULL, CONFIG_COOKIE_SECURE_AUTO },
 };
 
 static void
@@ -361,6 +379,32 @@ static const struct set_case set_cases[] = {
     OK_N("daemon", "off", 0),
     BAD("daemon", "maybe"),
     BAD("daemon", ""),
+
+    OK_N("tls_port", "off", -1),
+    OK_N("tls_port", "0", 0),
+    OK_N("tls_port", "8443", 8443),
+    BAD("tls_port", "on"),
+    BAD("tls_port", "65536"),
+    BAD("tls_port", "-1"),
+    OK_S("tls_port_file", "/tmp/tls.port", "/tmp/tls.port"),
+    OK_S("tls_certificate", "/etc/ssl/cert.pem", "/etc/ssl/cert.pem"),
+    OK_S("tls_certificate_key", "/etc/ssl/key.pem", "/etc/ssl/key.pem"),
+    OK_S("tls_protocols", "TLSv1.3", "TLSv1.3"),
+    OK_S("tls_protocols", "TLSv1.2 TLSv1.3", "TLSv1.2 TLSv1.3"),
+    BAD("tls_protocols", "SSLv3"),
+    BAD("tls_protocols", "TLSv1.2 TLSv1.1"),
+    BAD("tls_protocols", " "),
+    OK_S("tls_ciphers", "ECDHE+AESGCM", "ECDHE+AESGCM"),
+    OK_N("redirect_to_https", "on", 1),
+    BAD("redirect_to_https", "always"),
+    OK_N("hsts", "off", 0),
+    OK_N("hsts", "365d", 365LL * 24 * 3600 * 1000),
+    BAD("hsts", "0"),
+    BAD("hsts", "forever"),
+    OK_N("cookie_secure", "auto", CONFIG_COOKIE_SECURE_AUTO),
+    OK_N("cookie_secure", "on", CONFIG_COOKIE_SECURE_ON),
+    OK_N("cookie_secure", "off", CONFIG_COOKIE_SECURE_OFF),
+    BAD("cookie_secure", "yes"),
 };
 
 static void
@@ -441,7 +485,8 @@ test_config_set_string_too_long(void **state)
         const struct field *f = &fields[i];
         struct config cfg;
 
-        if (f->type != F_STR || strcmp(f->key, "listen_address") == 0)
+        if (f->type != F_STR || strcmp(f->key, "listen_address") == 0
+            || strcmp(f->key, "tls_protocols") == 0)     /* a list */
             continue;
         assert_true(f->size < sizeof(value));
         memset(value, 'a', f->size);
@@ -875,6 +920,24 @@ test_config_load_error_with_long_path(void **state)
     check_error_prefix(__LINE__, err, path, 0);
 }
 
+/* ---- tls_protocols ---- */
+
+static void
+test_config_tls_protocol_on(void **state)
+{
+    struct config cfg;
+    char err[CONFIG_ERR_MAX];
+
+    (void) state;
+    config_defaults(&cfg);
+    assert_true(config_tls_protocol_on(&cfg, "TLSv1.2"));
+    assert_true(config_tls_protocol_on(&cfg, "TLSv1.3"));
+    assert_int_equal(config_set(&cfg, "tls_protocols", "TLSv1.3", err,
+                                sizeof(err)), RC_OK);
+    assert_false(config_tls_protocol_on(&cfg, "TLSv1.2"));
+    assert_true(config_tls_protocol_on(&cfg, "TLSv1.3"));
+}
+
 /* ---- config_check ---- */
 
 static void
@@ -991,6 +1054,7 @@ main(void)
         cmocka_unit_test(test_config_load_line_too_long),
         cmocka_unit_test(test_config_load_missing_file),
         cmocka_unit_test(test_config_load_error_with_long_path),
+        cmocka_unit_test(test_config_tls_protocol_on),
         cmocka_unit_test(test_config_check_reconnect_order),
         cmocka_unit_test(test_config_check_after_load),
         cmocka_unit_test(test_config_shipped_files_load),
