@@ -157,7 +157,7 @@ chan_recv(int chan_fd, struct chan_msg *msg, int *fds, int maxfds, int *nfds)
     }
 
     if (msg->type == 0 || msg->type >= CHAN_TYPE_MAX
-        || (msg->type == CHAN_NEW_CONN
+        || (msg->type == CHAN_NEW_CONN || msg->type == CHAN_NEW_TLS_CONN
             ? (msg->arg != count || count < 1 || count > maxfds)
             : count != 0)) {
         log_msg(LOG_ERR, "channel message type %u arg %d with %d fds rejected",

@@ -1,6 +1,7 @@
 /* chan.h - master <-> worker messages on a SOCK_SEQPACKET socketpair.
- * Every message is one fixed-size struct chan_msg; CHAN_NEW_CONN also carries
- * 1..CHAN_MAX_FDS descriptors via SCM_RIGHTS (arg = how many). Every receive
+ * Every message is one fixed-size struct chan_msg; CHAN_NEW_CONN and
+ * CHAN_NEW_TLS_CONN also carry 1..CHAN_MAX_FDS descriptors via SCM_RIGHTS
+ * (arg = how many). Every receive
  * checks the size, cmsg level/type/length and MSG_CTRUNC, and closes any
  * descriptor of a message it rejects, so nothing leaks.
  * SPDX-License-Identifier: MIT */
@@ -18,6 +19,7 @@ enum chan_type {
     CHAN_TERMINATE,     /* master -> worker: exit now */
     CHAN_REOPEN,        /* master -> worker: reopen log files */
     CHAN_READY,         /* worker -> master: set up, the loop is running */
+    CHAN_NEW_TLS_CONN,  /* master -> worker: arg fds from the TLS port follow */
     CHAN_TYPE_MAX
 };
 

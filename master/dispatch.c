@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <event2/event.h>
 #include <sys/socket.h>
@@ -30,17 +31,28 @@ struct dispatch_batch {
     int n;
 };
 
+/* One listen socket: the plain port or the TLS port. */
+struct dispatch_listener {
+    int           lfd;
+    struct event *lev;
+};
+
 static struct {
     struct event_base *base;
-    int                lfd;
-    struct event      *lev;
+    struct dispatch_listener l[DISPATCH_KINDS];
     struct event      *resume;
     size_t             cursor;
     uint64_t           last_full_log;
     uint64_t           last_emfile_log;
     dispatch_broken_cb broken;
-    struct dispatch_batch batch[PROC_MAX];
-} D = { .lfd = -1 };
+    /* per worker and per kind: a message says which port its fds came
+     * from (CHAN_NEW_CONN or CHAN_NEW_TLS_CONN) */
+    struct dispatch_batch batch[PROC_MAX][DISPATCH_KINDS];
+} D = { .l = { { -1, NULL }, { -1, NULL } } };
+
+static const uint32_t dispatch_msg_type[DISPATCH_KINDS] = {
+    CHAN_NEW_CONN, CHAN_NEW_TLS_CONN
+};
 
 static const char dispatch_503[] =
     "HTTP/1.1 503 Service Unavailable\r\n"
@@ -65,15 +77,16 @@ dispatch_refuse(int fd)
     net_refuse(fd, dispatch_503, sizeof(dispatch_503) - 1);
 }
 
-static void dispatch_place(int fd);
+static void dispatch_place(int fd, int kind);
 
-/* Send the pending fds of slot I. On failure they go to other workers. */
+/* Send the pending fds of KIND of slot I. On failure they go to other
+ * workers. */
 static void
-dispatch_flush(size_t i)
+dispatch_flush(size_t i, int kind)
 {
-    struct dispatch_batch *b = &D.batch[i];
+    struct dispatch_batch *b = &D.batch[i][kind];
     struct worker_slot *w = &proc_table[i];
-    struct chan_msg msg = { CHAN_NEW_CONN, b->n };
+    struct chan_msg msg = { dispatch_msg_type[kind], b->n };
     int fds[CHAN_MAX_FDS], n = b->n, rc;
 
     if (n == 0)
@@ -99,23 +112,30 @@ dispatch_flush(size_t i)
             D.broken(w);
     }
     for (int k = 0; k < n; k++)
-        dispatch_place(fds[k]);
+        dispatch_place(fds[k], kind);
 }
 
-/* Queue FD for the least-loaded worker; a full batch is sent at once. */
+/* Queue FD (from listener KIND) for the least-loaded worker; a full batch
+ * is sent at once. */
 static void
-dispatch_place(int fd)
+dispatch_place(int fd, int kind)
 {
     int i = dispatch_pick(proc_table, proc_count, &D.cursor);
+    struct dispatch_batch *b;
 
     if (i < 0) {
-        dispatch_refuse(fd);
+        /* a TLS client cannot read a plain 503: it is just closed */
+        if (kind == DISPATCH_PLAIN)
+            dispatch_refuse(fd);
+        else
+            close(fd);
         return;
     }
     proc_table[i].active++;
-    D.batch[i].fds[D.batch[i].n++] = fd;
-    if (D.batch[i].n == CHAN_MAX_FDS)
-        dispatch_flush((size_t) i);
+    b = &D.batch[i][kind];
+    b->fds[b->n++] = fd;
+    if (b->n == CHAN_MAX_FDS)
+        dispatch_flush((size_t) i, kind);
 }
 
 static void
@@ -124,17 +144,18 @@ dispatch_resume_cb(evutil_socket_t fd, short what, void *arg)
     UNUSED(fd);
     UNUSED(what);
     UNUSED(arg);
-    if (D.lev != NULL)
-        event_add(D.lev, NULL);
+    for (int k = 0; k < DISPATCH_KINDS; k++) {
+        if (D.l[k].lev != NULL)
+            event_add(D.l[k].lev, NULL);
+    }
 }
 
 static void
 dispatch_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
-    int fd, err;
+    int fd, err, kind = (int) (intptr_t) arg;
 
     UNUSED(what);
-    UNUSED(arg);
     for (int k = 0; k < DISPATCH_ACCEPT_MAX; k++) {
         fd = net_accept(lfd);
         if (fd == RC_AGAIN)
@@ -150,14 +171,17 @@ dispatch_accept_cb(evutil_socket_t lfd, short what, void *arg)
                               "accepts for %dms", DISPATCH_PAUSE_MS);
                     D.last_emfile_log = now;
                 }
-                event_del(D.lev);
+                for (int j = 0; j < DISPATCH_KINDS; j++) {
+                    if (D.l[j].lev != NULL)
+                        event_del(D.l[j].lev);
+                }
                 evtimer_add(D.resume, &tv);
             } else {
                 log_errno(LOG_ERR, err, "accept() failed");
             }
             break;
         }
-        dispatch_place(fd);
+        dispatch_place(fd, kind);
     }
 
     /* a failed send re-places its fds and excludes that worker, so this
@@ -165,9 +189,11 @@ dispatch_accept_cb(evutil_socket_t lfd, short what, void *arg)
     for (bool again = true; again; ) {
         again = false;
         for (size_t i = 0; i < proc_count; i++) {
-            if (D.batch[i].n > 0) {
-                dispatch_flush(i);
-                again = true;
+            for (int k = 0; k < DISPATCH_KINDS; k++) {
+                if (D.batch[i][k].n > 0) {
+                    dispatch_flush(i, k);
+                    again = true;
+                }
             }
         }
     }
@@ -176,31 +202,52 @@ dispatch_accept_cb(evutil_socket_t lfd, short what, void *arg)
 }
 
 int
-dispatch_start(struct event_base *base, int lfd)
+dispatch_listen(struct event_base *base, int kind, int lfd)
 {
+    struct dispatch_listener *l = &D.l[kind];
+
+    dispatch_close(kind);
     D.base = base;
-    D.lfd = lfd;
-    D.lev = event_new(base, lfd, EV_READ | EV_PERSIST, dispatch_accept_cb, NULL);
-    D.resume = evtimer_new(base, dispatch_resume_cb, NULL);
-    if (D.lev == NULL || D.resume == NULL || event_add(D.lev, NULL) < 0) {
+    if (D.resume == NULL)
+        D.resume = evtimer_new(base, dispatch_resume_cb, NULL);
+    l->lfd = lfd;
+    l->lev = event_new(base, lfd, EV_READ | EV_PERSIST, dispatch_accept_cb,
+                       (void *) (intptr_t) kind);
+    if (l->lev == NULL || D.resume == NULL || event_add(l->lev, NULL) < 0) {
         log_msg(LOG_CRIT, "cannot watch the listen socket");
-        dispatch_stop();
+        dispatch_close(kind);
         return RC_ERR;
     }
     return RC_OK;
 }
 
+int
+dispatch_start(struct event_base *base, int lfd)
+{
+    return dispatch_listen(base, DISPATCH_PLAIN, lfd);
+}
+
+void
+dispatch_close(int kind)
+{
+    struct dispatch_listener *l = &D.l[kind];
+
+    if (l->lev != NULL)
+        event_free(l->lev);
+    l->lev = NULL;
+    if (l->lfd >= 0)
+        close(l->lfd);
+    l->lfd = -1;
+}
+
 void
 dispatch_stop(void)
 {
-    if (D.lev != NULL)
-        event_free(D.lev);
+    for (int k = 0; k < DISPATCH_KINDS; k++)
+        dispatch_close(k);
     if (D.resume != NULL)
         event_free(D.resume);
-    D.lev = D.resume = NULL;
-    if (D.lfd >= 0)
-        close(D.lfd);
-    D.lfd = -1;
+    D.resume = NULL;
 }
 
 void
@@ -212,5 +259,11 @@ dispatch_set_broken_cb(dispatch_broken_cb cb)
 int
 dispatch_listen_fd(void)
 {
-    return D.lfd;
+    return D.l[DISPATCH_PLAIN].lfd;
+}
+
+int
+dispatch_fd(int kind)
+{
+    return D.l[kind].lfd;
 }

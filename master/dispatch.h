@@ -18,11 +18,26 @@ int dispatch_pick(const struct worker_slot *w, size_t n, size_t *cursor);
 
 struct event_base;
 
-/* Accept on LFD (owned by the dispatcher from now on) from BASE's loop and
+/* The listen sockets: connections from DISPATCH_TLS go to workers as
+ * CHAN_NEW_TLS_CONN, the others as CHAN_NEW_CONN. */
+enum dispatch_kind { DISPATCH_PLAIN = 0, DISPATCH_TLS, DISPATCH_KINDS };
+
+/* Accept on LFD (owned by the dispatcher from now on; the one of KIND
+ * before it is closed) from BASE's loop and hand each connection to a
+ * worker, saying which KIND it came from. Returns RC_OK or RC_ERR. */
+int dispatch_listen(struct event_base *base, int kind, int lfd);
+
+/* Stop accepting on KIND and close its socket (nothing if none). */
+void dispatch_close(int kind);
+
+/* The listen socket of KIND, or -1. */
+int dispatch_fd(int kind);
+
+/* dispatch_listen(BASE, DISPATCH_PLAIN, LFD). Accept on LFD (owned by the dispatcher from now on) from BASE's loop and
  * hand each connection to a worker. Returns RC_OK or RC_ERR (logged). */
 int dispatch_start(struct event_base *base, int lfd);
 
-/* Stop accepting and close the listen socket. Safe to call twice. */
+/* Stop accepting and close every listen socket. Safe to call twice. */
 void dispatch_stop(void);
 
 /* Called when a worker's channel fails with an error other than "full"
@@ -32,7 +47,7 @@ typedef void (*dispatch_broken_cb)(struct worker_slot *w);
 /* Set the callback above (the master sets it once, before any accept). */
 void dispatch_set_broken_cb(dispatch_broken_cb cb);
 
-/* The listen socket, or -1 when stopped. */
+/* The plain listen socket, or -1 when stopped. */
 int dispatch_listen_fd(void);
 
 #endif

@@ -146,7 +146,7 @@ main(int argc, char **argv)
     char err[CONFIG_ERR_MAX];
     const char *sig = NULL;
     bool test = false;
-    int c, lfd, rc, npos;
+    int c, lfd, tls_lfd = -1, rc, npos;
 
     /* The signals the master handles stay blocked until its event loop
      * watches them (master_run() unblocks them): one that arrives while
@@ -210,12 +210,17 @@ main(int argc, char **argv)
     lfd = master_listen(&cfg);
     if (lfd < 0)
         return 2;
+    if (cfg.tls_port >= 0) {
+        tls_lfd = master_listen_tls(&cfg);
+        if (tls_lfd < 0)
+            return 2;
+    }
     if (cfg.daemon && daemonize() != RC_OK)
         return 2;
     if (write_pid_file(cfg.pid_file) != RC_OK)
         return 2;
 
-    rc = master_run(&o, &cfg, lfd);
+    rc = master_run(&o, &cfg, lfd, tls_lfd);
     if (cfg.pid_file[0] != '\0')
         unlink(cfg.pid_file);
     return rc;

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "net.h"
 #include "proc.h"
+#include "tls_check.h"
 #include "worker.h"
 
 /* Grace after shutdown_timeout before a draining worker gets SIGKILL. */
@@ -63,10 +64,11 @@ static struct {
     unsigned                  pending_gen;  /* 0: none */
     struct config             pending_cfg;
     int                       pending_lfd;  /* socket it takes over, or -1 */
+    int                       pending_tls_lfd;  /* the same for tls_port */
     uint64_t                  pending_deadline;
     bool                      pending_first;    /* the start, not a reload */
     bool                      reload_wanted;    /* HUP while one was pending */
-} M = { .pending_lfd = -1 };
+} M = { .pending_lfd = -1, .pending_tls_lfd = -1 };
 
 /* ---- Configuration ---- */
 
@@ -152,6 +154,27 @@ master_config_build(const struct master_opts *o, struct config *cfg,
         && master_check_log(cfg, "access_log", cfg->access_log, err, errlen) != RC_OK)
         return RC_ERR;
 
+    if (cfg->tls_port >= 0) {
+        if (cfg->tls_certificate[0] == '\0'
+            || cfg->tls_certificate_key[0] == '\0') {
+            snprintf(err, errlen, "%s: tls_port needs tls_certificate and "
+                     "tls_certificate_key",
+                     config_where(cfg, "tls_port", where, sizeof(where)));
+            return RC_ERR;
+        }
+        if (cfg->port != 0 && cfg->tls_port == cfg->port) {
+            snprintf(err, errlen, "%s: tls_port is the same as port",
+                     config_where(cfg, "tls_port", where, sizeof(where)));
+            return RC_ERR;
+        }
+        if (tls_check(cfg, err, errlen) != RC_OK)
+            return RC_ERR;
+        /* a new generation gets new keys: tickets of the old one make a
+         * full handshake (rotation on reload) */
+        if (tls_check_new_ticket_keys(cfg, err, errlen) != RC_OK)
+            return RC_ERR;
+    }
+
     if (cfg->processes == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         cfg->processes = n > 0 ? (int) (n < PROC_MAX / 2 ? n : PROC_MAX / 2) : 1;
@@ -159,20 +182,27 @@ master_config_build(const struct master_opts *o, struct config *cfg,
     return RC_OK;
 }
 
-/* Write the bound port to port_file atomically (tests poll for it). */
+/* Write the bound port to PATH (port_file, tls_port_file) atomically
+ * (tests poll for it). */
 static void
-master_write_port_file(const struct config *cfg, int port)
+master_write_port_path(const char *path, int port)
 {
     char tmp[CONFIG_PATH_MAX + 16];
     FILE *f;
 
-    if (cfg->port_file[0] == '\0')
+    if (path[0] == '\0')
         return;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", cfg->port_file);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     f = fopen(tmp, "we");
     if (f == NULL || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0
-        || rename(tmp, cfg->port_file) < 0)
-        log_errno(LOG_ERR, errno, "cannot write port_file \"%s\"", cfg->port_file);
+        || rename(tmp, path) < 0)
+        log_errno(LOG_ERR, errno, "cannot write \"%s\"", path);
+}
+
+static void
+master_write_port_file(const struct config *cfg, int port)
+{
+    master_write_port_path(cfg->port_file, port);
 }
 
 int
@@ -185,6 +215,21 @@ master_listen(const struct config *cfg)
         return RC_ERR;
     master_write_port_file(cfg, port);
     log_msg(LOG_NOTICE, "listening on %s port %d", cfg->listen_address, port);
+    return fd;
+}
+
+int
+master_listen_tls(struct config *cfg)
+{
+    int port, fd;
+
+    fd = net_listen(cfg->listen_address, cfg->tls_port, cfg->backlog, &port);
+    if (fd < 0)
+        return RC_ERR;
+    cfg->tls_bound_port = port;
+    master_write_port_path(cfg->tls_port_file, port);
+    log_msg(LOG_NOTICE, "listening on %s port %d (TLS)", cfg->listen_address,
+            port);
     return fd;
 }
 
@@ -286,8 +331,12 @@ master_spawn(struct worker_slot *w, const struct config *cfg)
         close(fds[0]);
         if (dispatch_listen_fd() >= 0)
             close(dispatch_listen_fd());
+        if (dispatch_fd(DISPATCH_TLS) >= 0)
+            close(dispatch_fd(DISPATCH_TLS));
         if (M.pending_lfd >= 0)         /* a reload's new listen socket */
             close(M.pending_lfd);
+        if (M.pending_tls_lfd >= 0)
+            close(M.pending_tls_lfd);
         for (size_t i = 0; i < proc_count; i++) {
             if (proc_table[i].chan_fd >= 0 && &proc_table[i] != w)
                 close(proc_table[i].chan_fd);
@@ -411,14 +460,16 @@ static void master_stop(bool fast);
 static void master_pending_abort(const char *why);
 
 /* Start a generation running CFG that takes over from the current one
- * (and LFD, unless -1) once every worker of it has said it is ready.
- * FIRST: this is the start. Returns RC_OK, or RC_ERR when no worker could
- * be forked (LFD is then closed). */
+ * (and LFD and TLS_LFD, unless -1) once every worker of it has said it is
+ * ready. FIRST: this is the start. Returns RC_OK, or RC_ERR when no worker
+ * could be forked (the sockets are then closed). */
 static int
-master_pending_start(const struct config *cfg, int lfd, bool first)
+master_pending_start(const struct config *cfg, int lfd, int tls_lfd,
+                     bool first)
 {
     M.pending_cfg = *cfg;
     M.pending_lfd = lfd;
+    M.pending_tls_lfd = tls_lfd;
     M.pending_first = first;
     if (master_spawn_generation(&M.pending_cfg) != RC_OK) {
         /* the slots of what did start are released by the abort below */
@@ -452,6 +503,13 @@ master_pending_commit(void)
         if (dispatch_start(M.base, M.pending_lfd) != RC_OK)
             log_msg(LOG_CRIT, "not accepting connections any more");
         M.pending_lfd = -1;
+    }
+    if (M.pending_tls_lfd >= 0) {
+        if (dispatch_listen(M.base, DISPATCH_TLS, M.pending_tls_lfd) != RC_OK)
+            log_msg(LOG_CRIT, "not accepting TLS connections any more");
+        M.pending_tls_lfd = -1;
+    } else if (M.cfg.tls_port < 0) {
+        dispatch_close(DISPATCH_TLS);   /* HTTPS was turned off */
     }
     if (first) {
         log_msg(LOG_NOTICE, "%s/%s started, %d workers", WEBSERVER_NAME,
@@ -507,6 +565,13 @@ master_pending_abort(const char *why)
         /* port_file named the new socket; it is the old one again */
         if (dispatch_listen_fd() >= 0)
             master_write_port_file(&M.cfg, net_local_port(dispatch_listen_fd()));
+    }
+    if (M.pending_tls_lfd >= 0) {
+        close(M.pending_tls_lfd);
+        M.pending_tls_lfd = -1;
+        if (dispatch_fd(DISPATCH_TLS) >= 0)
+            master_write_port_path(M.cfg.tls_port_file,
+                                   net_local_port(dispatch_fd(DISPATCH_TLS)));
     }
     master_arm_tick();
     if (M.pending_first) {
@@ -670,8 +735,8 @@ master_reload(void)
 {
     struct config cfg;
     char err[CONFIG_ERR_MAX];
-    bool rebind;
-    int lfd = -1;
+    bool rebind, tls_rebind;
+    int lfd = -1, tls_lfd = -1, tls_fd = dispatch_fd(DISPATCH_TLS);
 
     if (M.stopping || M.terminating)
         return;
@@ -707,8 +772,35 @@ master_reload(void)
             return;
         }
     }
+    /* the TLS port likewise; turned on, it is bound now; turned off, it
+     * closes when the new generation takes over */
+    tls_rebind = cfg.tls_port >= 0
+                 && (tls_fd < 0
+                     || strcmp(cfg.listen_address, M.cfg.listen_address) != 0
+                     || (cfg.tls_port != 0
+                         && cfg.tls_port != net_local_port(tls_fd)));
+    if (cfg.tls_port >= 0 && !tls_rebind) {
+        cfg.tls_bound_port = net_local_port(tls_fd);
+        if (cfg.backlog != M.cfg.backlog && listen(tls_fd, cfg.backlog) < 0)
+            log_errno(LOG_WARN, errno, "listen() with backlog %d failed on "
+                      "the TLS port", cfg.backlog);
+    }
+    if (tls_rebind) {
+        tls_lfd = master_listen_tls(&cfg);
+        if (tls_lfd < 0) {
+            log_msg(LOG_ERR, "cannot listen on %s port %d; keeping the "
+                    "running configuration", cfg.listen_address,
+                    cfg.tls_port);
+            if (lfd >= 0) {
+                close(lfd);
+                master_write_port_file(&M.cfg,
+                                       net_local_port(dispatch_listen_fd()));
+            }
+            return;
+        }
+    }
     /* the old generation serves until the new one is ready */
-    if (master_pending_start(&cfg, lfd, false) == RC_OK)
+    if (master_pending_start(&cfg, lfd, tls_lfd, false) == RC_OK)
         log_msg(LOG_NOTICE, "generation %u starting", M.generation);
 }
 
@@ -727,6 +819,10 @@ master_stop(bool fast)
     if (M.pending_lfd >= 0) {
         close(M.pending_lfd);
         M.pending_lfd = -1;
+    }
+    if (M.pending_tls_lfd >= 0) {
+        close(M.pending_tls_lfd);
+        M.pending_tls_lfd = -1;
     }
     if (fast) {
         M.terminating = true;
@@ -824,7 +920,8 @@ master_evlog(int severity, const char *msg)
 }
 
 int
-master_run(const struct master_opts *o, const struct config *cfg, int lfd)
+master_run(const struct master_opts *o, const struct config *cfg, int lfd,
+           int tls_lfd)
 {
     struct sigaction sa;
 
@@ -840,6 +937,8 @@ master_run(const struct master_opts *o, const struct config *cfg, int lfd)
     if (M.base == NULL) {
         log_msg(LOG_CRIT, "event_base_new() failed");
         close(lfd);
+        if (tls_lfd >= 0)
+            close(tls_lfd);
         return 2;
     }
     for (size_t i = 0; i < ARRAY_SIZE(master_signals); i++) {
@@ -858,7 +957,8 @@ master_run(const struct master_opts *o, const struct config *cfg, int lfd)
     dispatch_set_broken_cb(master_channel_broken);
     clock_update();
     /* connections wait in the listen queue until a worker is ready */
-    if (master_pending_start(cfg, lfd, true) != RC_OK && proc_running() == 0)
+    if (master_pending_start(cfg, lfd, tls_lfd, true) != RC_OK
+        && proc_running() == 0)
         return 2;
 
     event_base_dispatch(M.base);

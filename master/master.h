@@ -31,12 +31,19 @@ int master_config_build(const struct master_opts *o, struct config *cfg,
  * (owned by the caller) or RC_ERR (logged). */
 int master_listen(const struct config *cfg);
 
+/* Bind tls_port (on); writes tls_port_file if set and stores the bound
+ * port in CFG->tls_bound_port. Returns the fd (owned by the caller) or
+ * RC_ERR (logged). */
+int master_listen_tls(struct config *cfg);
+
 /* Block the signals the master handles (HUP, QUIT, TERM, INT, USR1, CHLD)
  * until master_run() watches them. Call first thing in main(). */
 void master_block_signals(void);
 
-/* Run the master on LFD (ownership passes to the master) until a stop
- * signal and the last worker has exited. Returns the process exit code. */
-int master_run(const struct master_opts *o, const struct config *cfg, int lfd);
+/* Run the master on LFD and TLS_LFD (-1: no HTTPS; ownership passes to
+ * the master) until a stop signal and the last worker has exited. Returns
+ * the process exit code. */
+int master_run(const struct master_opts *o, const struct config *cfg, int lfd,
+               int tls_lfd);
 
 #endif

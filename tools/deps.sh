@@ -4,11 +4,12 @@
 # something is missing.
 set -euo pipefail
 
-WEBSERVER_PKGS_BUILD="build-essential cmake pkg-config libevent-dev libhiredis-dev libcmocka-dev libcrypt-dev"
+WEBSERVER_PKGS_BUILD="build-essential cmake pkg-config libevent-dev libhiredis-dev libcmocka-dev libcrypt-dev libssl-dev"
 WEBSERVER_PKGS_RUN="redis-server"
 # the tests also run these (multipart answers checked with Python's email
-# parser, curl --compressed, tools/precompress.sh)
-WEBSERVER_PKGS_TEST="python3 curl gzip brotli"
+# parser, curl --compressed, tools/precompress.sh; openssl req and
+# s_client for the HTTPS tests)
+WEBSERVER_PKGS_TEST="python3 curl gzip brotli openssl"
 
 deps_install() {
     local missing=() p

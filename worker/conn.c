@@ -11,6 +11,7 @@
 #include "conn.h"
 
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -252,7 +253,12 @@ static const char conn_503[] =
 int
 conn_open(int fd)
 {
-    const struct transport_ops *tp = &transport_plain;
+    return conn_open_tp(fd, &transport_plain);
+}
+
+int
+conn_open_tp(int fd, const struct transport_ops *tp)
+{
     struct conn *c = conn_pool_get();
 
     if (c == NULL) {
@@ -267,6 +273,12 @@ conn_open(int fd)
             refused = 0;
         }
         tp->refuse(fd, conn_503, sizeof(conn_503) - 1);
+        conn_hooks.closed();
+        return RC_ERR;
+    }
+    if (tp->open != NULL && tp->open(fd) != RC_OK) {
+        close(fd);
+        conn_pool_put(c);
         conn_hooks.closed();
         return RC_ERR;
     }
@@ -334,11 +346,30 @@ conn_status_breaks_framing(int status)
     }
 }
 
+/* Strict-Transport-Security for TLS answers (hsts), or NULL. */
+static const char *
+conn_hsts(const struct conn *c)
+{
+    static char line[64];
+
+    if (!c->tp->secure || wctx.cfg.hsts <= 0)
+        return NULL;
+    snprintf(line, sizeof(line), "Strict-Transport-Security: max-age=%lld\r\n",
+             (long long) (wctx.cfg.hsts / 1000));
+    return line;
+}
+
 void
 conn_respond_error(struct conn *c, int status, const char *extra)
 {
     size_t before = buf_len(&c->rq->wbuf);     /* a 100 Continue may be queued */
-    const char *end, *head;
+    const char *end, *head, *hsts = conn_hsts(c);
+    char both[1024];
+
+    if (hsts != NULL) {
+        snprintf(both, sizeof(both), "%s%s", extra != NULL ? extra : "", hsts);
+        extra = both;
+    }
 
     if (conn_status_breaks_framing(status))
         c->close_after = true;
@@ -378,6 +409,7 @@ conn_respond_head(struct conn *c, struct http_head *h, int fd, off_t first,
     c->keepalive = conn_keepalive_ok(c);
     h->keepalive = c->keepalive;
     h->http10 = c->rq->req.version == 10;
+    h->extra_conn = conn_hsts(c);
     c->rq->status = h->status;
     if (http_response_head(wctx.pool, &c->rq->wbuf, h) != RC_OK) {
         if (fd >= 0)

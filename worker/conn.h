@@ -139,6 +139,9 @@ void conn_set_hooks(const struct conn_hooks *h);
  * after a 503). */
 int conn_open(int fd);
 
+/* conn_open() over transport TP (transport_plain, transport_tls). */
+int conn_open_tp(int fd, const struct transport_ops *tp);
+
 /* Run C until it must wait for I/O, a timer or Redis. Entered from libevent
  * callbacks, timer expiry and Redis replies; the only caller of conn_close(). */
 void conn_drive(struct conn *c);

@@ -140,6 +140,8 @@ http_response_head(mpool *pool, struct buf *b, const struct http_head *h)
         need += strlen(h->etag);
     if (h->extra != NULL)
         need += strlen(h->extra);
+    if (h->extra_conn != NULL)
+        need += strlen(h->extra_conn);
     if (h->content_encoding != NULL)
         need += strlen(h->content_encoding);
     if (h->cache_control != NULL)
@@ -207,6 +209,8 @@ http_response_head(mpool *pool, struct buf *b, const struct http_head *h)
     }
     if (h->extra != NULL)
         p = put_str(p, h->extra);
+    if (h->extra_conn != NULL)
+        p = put_str(p, h->extra_conn);
     if (!h->keepalive)
         p = PUT_LIT(p, "Connection: close\r\n");
     else if (h->http10)

@@ -32,6 +32,8 @@ struct http_head {
                                  * carries one per part; 416 passes its
                                  * own in extra) */
     const char *extra;          /* NULL, or more "Name: value\r\n" lines */
+    const char *extra_conn;     /* the same, from the connection layer
+                                 * (Strict-Transport-Security) */
 };
 
 /* Reason phrase of STATUS ("Not Found"); "Unknown" for others. */

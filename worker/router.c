@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: MIT */
 #include "router.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "defs.h"
@@ -12,6 +13,7 @@
 #include "session.h"
 #include "static_file.h"
 #include "txn.h"
+#include "worker_ctx.h"
 
 /* What answers a request (txn_route()): an index in the table (>= 0), or
  * one of these. */
@@ -20,7 +22,8 @@ enum {
     ROUTER_STATIC_NOT_ALLOWED = -2, /* another method on a file: 405 */
     ROUTER_BAD_PATH = -3,           /* 400 */
     ROUTER_OPTIONS = -4,            /* OPTIONS: 200 with Allow */
-    ROUTER_NOT_ALLOWED_BASE = -5    /* -5 - i: 405 for table entry i */
+    ROUTER_TO_HTTPS = -5,           /* redirect_to_https on the plain port */
+    ROUTER_NOT_ALLOWED_BASE = -6    /* -6 - i: 405 for table entry i */
 };
 
 typedef void (*router_handler)(struct txn *t);
@@ -53,6 +56,10 @@ router_select(struct txn *t)
 
     if (path == NULL) {
         txn_set_route(t, ROUTER_BAD_PATH);
+        return 0;
+    }
+    if (wctx.cfg.redirect_to_https && !txn_is_tls(t)) {
+        txn_set_route(t, ROUTER_TO_HTTPS);
         return 0;
     }
     if (method == HTTP_OPTIONS) {
@@ -110,6 +117,59 @@ router_options(struct txn *t)
     txn_respond_head(t, &h, -1, 0, 0);
 }
 
+/* redirect_to_https: GET and HEAD get 308 to the same target on https
+ * (the TLS port named unless it is 443); other methods 403, since a
+ * redirected POST would carry its body (a password) in clear once more. */
+static void
+router_to_https(struct txn *t)
+{
+    char *loc = wctx.scratch + 2 * wctx.scratch_len;
+    char port[16] = "";
+    const char *host, *target, *query;
+    size_t hlen, plen, qlen, n;
+    bool has_query;
+    int method = txn_method(t);
+
+    if (method != HTTP_GET && method != HTTP_HEAD) {
+        txn_respond_error(t, 403, NULL);
+        return;
+    }
+    host = txn_host(t, &hlen);
+    if (hlen == 0) {
+        host = wctx.cfg.listen_address;
+        hlen = strlen(host);
+    } else {
+        /* drop the plain port: "h:80", "[::1]:80" */
+        for (size_t i = hlen; i > 0; i--) {
+            if (host[i - 1] == ']')
+                break;
+            if (host[i - 1] == ':') {
+                hlen = i - 1;
+                break;
+            }
+        }
+    }
+    if (wctx.cfg.tls_bound_port != 443 && wctx.cfg.tls_bound_port > 0)
+        snprintf(port, sizeof(port), ":%d", wctx.cfg.tls_bound_port);
+    target = txn_raw_path(t, &plen);
+    query = txn_query(t, &qlen, &has_query);
+    if (plen == 0 || target[0] != '/') {
+        target = "/";           /* "*" or an absolute form: the root */
+        plen = 1;
+        qlen = 0;
+        has_query = false;
+    }
+    n = (size_t) snprintf(loc, wctx.scratch_len, "https://%.*s%s%.*s%s%.*s",
+                          (int) hlen, host, port, (int) plen, target,
+                          has_query ? "?" : "", (int) qlen,
+                          query);
+    if (n >= wctx.scratch_len) {
+        txn_respond_error(t, 414, NULL);
+        return;
+    }
+    txn_respond_redirect(t, 308, loc, NULL);
+}
+
 void
 router_dispatch(struct txn *t)
 {
@@ -137,6 +197,9 @@ router_dispatch(struct txn *t)
         return;
     case ROUTER_BAD_PATH:
         txn_respond_error(t, 400, NULL);
+        return;
+    case ROUTER_TO_HTTPS:
+        router_to_https(t);
         return;
     default:
         route = ROUTER_NOT_ALLOWED_BASE - route;

@@ -57,6 +57,20 @@ static const char session_fail_script[] =
 
 /* ---- Helpers ---- */
 
+/* Does a cookie set in answer to T carry Secure (cookie_secure)? */
+static bool
+session_cookie_secure(const struct txn *t)
+{
+    switch (wctx.cfg.cookie_secure) {
+    case CONFIG_COOKIE_SECURE_ON:
+        return true;
+    case CONFIG_COOKIE_SECURE_OFF:
+        return false;
+    default:
+        return txn_is_tls(t);
+    }
+}
+
 /* Callbacks hold a reference to the request, not the connection: a reply
  * that comes after its request was answered (timeout) or the connection
  * moved on is dropped. */
@@ -382,8 +396,9 @@ session_login_created(const struct redis_client_reply *r, void *arg)
         return;
     }
     snprintf(cookie, sizeof(cookie), "Set-Cookie: sid=%s; Path=/; HttpOnly; "
-             "SameSite=Lax; Max-Age=%lld\r\n", L->token,
-             (long long) (wctx.cfg.session_ttl / 1000));
+             "SameSite=Lax; Max-Age=%lld%s\r\n", L->token,
+             (long long) (wctx.cfg.session_ttl / 1000),
+             session_cookie_secure(t) ? "; Secure" : "");
     session_redirect(t, "/welcome", cookie);
     free(L);
     session_resume(t);
@@ -555,6 +570,8 @@ session_login(struct txn *t)
 
 static const char session_clear_cookie[] =
     "Set-Cookie: sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0\r\n";
+static const char session_clear_cookie_secure[] =
+    "Set-Cookie: sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0; Secure\r\n";
 
 static void
 session_logout_done(const struct redis_client_reply *r, void *arg)
@@ -566,7 +583,9 @@ session_logout_done(const struct redis_client_reply *r, void *arg)
     if (r == NULL)
         session_unavailable(t);
     else
-        session_redirect(t, "/", session_clear_cookie);
+        session_redirect(t, "/", session_cookie_secure(t)
+                                 ? session_clear_cookie_secure
+                                 : session_clear_cookie);
     session_resume(t);
 }
 

@@ -2,9 +2,13 @@
  * shutdown, close, behind one small table of operations so that plain TCP
  * and TLS look the same to the state machine. Worker only;
  * single-threaded. The bottom layer of the worker: this file and its
- * implementations (transport_plain.c, later tls.c) include nothing above
+ * implementations (transport_plain.c, transport_tls.c) include nothing above
  * them, and they are the only place where client sockets are read from or
- * written to (recv/send/sendfile, SSL_* later).
+ * written to (recv/send/sendfile, SSL_*).
+ * A read shorter than asked means the transport saw EAGAIN (or EOF): the
+ * edge is used up. TLS keeps that promise by reading records until the
+ * buffer is full or the socket is empty, so bytes OpenSSL holds
+ * (SSL_pending) never wait for an edge that will not come.
  * A conn holds one pointer to a const table; a transport that needs state
  * per connection (TLS: the SSL object) keeps it in its own table indexed
  * by fd, set up when it takes the fd and freed in close().
@@ -23,6 +27,12 @@
 
 struct transport_ops {
     const char *name;                   /* "plain", "tls": for the log */
+    bool        secure;                 /* TLS: https URLs, Secure cookies */
+
+    /* Take FD (a new connection) before anything else is done with it:
+     * RC_OK, or RC_ERR (logged; FD is left to the caller). NULL when the
+     * transport keeps no state per connection. */
+    int (*open)(int fd);
 
     /* Read up to LEN bytes into BUF: > 0, 0 on EOF, RC_AGAIN, RC_ERR. */
     ssize_t (*read)(int fd, void *buf, size_t len);

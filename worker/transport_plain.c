@@ -105,6 +105,8 @@ plain_refuse(int fd, const char *resp, size_t len)
 
 const struct transport_ops transport_plain = {
     .name     = "plain",
+    .secure   = false,
+    .open     = NULL,
     .read     = plain_read,
     .write    = plain_write,
     .sendfile = plain_sendfile,

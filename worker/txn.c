@@ -122,6 +122,18 @@ txn_client_addr(struct txn *t)
     return conn_peer(conn_of_txn(t));
 }
 
+bool
+txn_is_tls(const struct txn *t)
+{
+    return conn_of_txn(t)->tp->secure;
+}
+
+const char *
+txn_host(const struct txn *t, size_t *len)
+{
+    return txn_slice(conn_of_txn(t), conn_of_txn(t)->rq->req.host, len);
+}
+
 void
 txn_set_route(struct txn *t, int route)
 {

@@ -56,6 +56,12 @@ const char *txn_body(const struct txn *t, size_t *len);
  * NUL-terminated, looked up once per connection. */
 const char *txn_client_addr(struct txn *t);
 
+/* Did the request come over TLS (the https port)? */
+bool txn_is_tls(const struct txn *t);
+
+/* The Host header's value (host [":" port]); *LEN 0 when absent. */
+const char *txn_host(const struct txn *t, size_t *len);
+
 /* A small number the router keeps with the request between choosing a
  * handler (on the head) and calling it (after the body). */
 void txn_set_route(struct txn *t, int route);

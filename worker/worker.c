@@ -29,6 +29,7 @@
 #include "redis_client.h"
 #include "router.h"
 #include "timer.h"
+#include "transport_tls.h"
 #include "worker_ctx.h"
 
 /* Finished conns are reported at most this long after they close ... */
@@ -159,7 +160,8 @@ worker_chan_cb(evutil_socket_t fd, short what, void *arg)
             /* logged and cleaned up. Connections lost on the way (no room
              * for the descriptors: MSG_CTRUNC) still count as finished,
              * or the master would think us busier than we are. */
-            if (msg.type == CHAN_NEW_CONN && msg.arg > 0
+            if ((msg.type == CHAN_NEW_CONN || msg.type == CHAN_NEW_TLS_CONN)
+                && msg.arg > 0
                 && msg.arg <= CHAN_MAX_FDS) {
                 log_msg(LOG_ERR, "lost %d connection(s) in transit: out of "
                         "file descriptors?", msg.arg);
@@ -182,6 +184,10 @@ worker_chan_cb(evutil_socket_t fd, short what, void *arg)
              * "Connection: close"); shutdown_timeout bounds the wait */
             for (int i = 0; i < nfds; i++)
                 conn_open(fds[i]);
+            break;
+        case CHAN_NEW_TLS_CONN:
+            for (int i = 0; i < nfds; i++)
+                conn_open_tp(fds[i], &transport_tls);
             break;
         case CHAN_QUIT:
             worker_drain(msg.arg == CHAN_QUIT_STOP ? "the server stops"
@@ -329,6 +335,8 @@ worker_main(const struct config *cfg, int chan_fd, int id)
         return 2;
     }
     http_response_load_pages(wctx.root_fd);
+    if (cfg->tls_port >= 0 && transport_tls_init(cfg) != RC_OK)
+        return 2;
 
     if (worker_fault_start()) {
         log_msg(LOG_CRIT, "cannot set up the worker: failure injected by "
@@ -363,6 +371,7 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     crypt_pool_deinit();
     http_response_free_pages();
     file_cache_clear();
+    transport_tls_deinit();
     access_log_close();
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
         event_free(worker_sig[i]);

@@ -1,0 +1,410 @@
+/* transport_tls.c - the TLS transport (see transport_tls.h). Worker only;
+ * single-threaded. Each connection's SSL object lives in tls_tab[fd] from
+ * open() to close(). Buffers are released while idle
+ * (SSL_MODE_RELEASE_BUFFERS), and a file goes out with SSL_sendfile when
+ * the kernel does the encryption (kTLS), else through one bounded buffer
+ * per connection that exists only while a file is being sent.
+ * Client failures (garbage, plain HTTP, a handshake cut short) are logged
+ * at INFO and end only that connection.
+ * SPDX-License-Identifier: MIT */
+#include "transport_tls.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "defs.h"
+#include "log.h"
+
+struct tls_conn {
+    SSL     *ssl;
+    char    *fbuf;          /* file bytes read, not yet all written */
+    uint32_t fb_off;
+    uint32_t fb_len;
+    bool     failed;        /* a fatal error: no close_notify */
+    bool     eof;           /* close_notify seen after some bytes */
+};
+
+static SSL_CTX         *tls_ctx;
+static struct tls_conn *tls_tab;
+static size_t           tls_tab_n;
+static int              tls_file_mode;  /* 0: not yet logged; 1 kTLS; 2 pread */
+
+/* ---- Context ---- */
+
+static int
+tls_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+            const unsigned char *in, unsigned int inlen, void *arg)
+{
+    static const unsigned char h11[] = "\x08http/1.1";
+    unsigned char *sel;
+
+    UNUSED(ssl);
+    UNUSED(arg);
+    if (SSL_select_next_proto(&sel, outlen, h11, sizeof(h11) - 1, in, inlen)
+        != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;    /* no ALPN then, still HTTP/1.1 */
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* Log OpenSSL's reason for WHAT at LEVEL and clear its queue. */
+static void
+tls_log_error(int level, const char *what)
+{
+    char reason[256] = "unknown error";
+    unsigned long e = ERR_peek_last_error();
+
+    if (e != 0)
+        ERR_error_string_n(e, reason, sizeof(reason));
+    ERR_clear_error();
+    log_msg(level, "%s: %s", what, reason);
+}
+
+int
+transport_tls_init(const struct config *cfg)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    uint64_t opts = SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE
+                    | SSL_OP_IGNORE_UNEXPECTED_EOF;
+
+    if (ctx == NULL) {
+        tls_log_error(LOG_CRIT, "SSL_CTX_new() failed");
+        return RC_ERR;
+    }
+#ifdef SSL_OP_ENABLE_KTLS
+    opts |= SSL_OP_ENABLE_KTLS;
+#endif
+    SSL_CTX_set_options(ctx, opts);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS
+                          | SSL_MODE_ENABLE_PARTIAL_WRITE
+                          | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_min_proto_version(ctx, config_tls_protocol_on(cfg, "TLSv1.2")
+                                       ? TLS1_2_VERSION : TLS1_3_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, config_tls_protocol_on(cfg, "TLSv1.3")
+                                       ? TLS1_3_VERSION : TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_certificate) != 1
+        || SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_certificate_key,
+                                       SSL_FILETYPE_PEM) != 1
+        || SSL_CTX_check_private_key(ctx) != 1) {
+        tls_log_error(LOG_CRIT, "cannot load tls_certificate and "
+                      "tls_certificate_key");
+        SSL_CTX_free(ctx);
+        return RC_ERR;
+    }
+    if (cfg->tls_ciphers[0] != '\0'
+        && SSL_CTX_set_cipher_list(ctx, cfg->tls_ciphers) != 1) {
+        tls_log_error(LOG_CRIT, "bad tls_ciphers");
+        SSL_CTX_free(ctx);
+        return RC_ERR;
+    }
+    SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, NULL);
+    /* resumption by tickets only, with the keys every worker of this
+     * generation shares: no per-process session cache to grow */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_session_id_context(ctx, (const unsigned char *) "webserver",
+                                   9);
+    SSL_CTX_set_num_tickets(ctx, 1);
+    if (SSL_CTX_set_tlsext_ticket_keys(ctx, (void *) cfg->tls_ticket_keys,
+                                       sizeof(cfg->tls_ticket_keys)) != 1) {
+        tls_log_error(LOG_CRIT, "cannot set the TLS ticket keys");
+        SSL_CTX_free(ctx);
+        return RC_ERR;
+    }
+    tls_ctx = ctx;
+    return RC_OK;
+}
+
+void
+transport_tls_deinit(void)
+{
+    for (size_t i = 0; i < tls_tab_n; i++) {
+        SSL_free(tls_tab[i].ssl);
+        free(tls_tab[i].fbuf);
+    }
+    free(tls_tab);
+    tls_tab = NULL;
+    tls_tab_n = 0;
+    SSL_CTX_free(tls_ctx);
+    tls_ctx = NULL;
+}
+
+/* ---- Connections ---- */
+
+static int
+tls_open(int fd)
+{
+    struct tls_conn *t;
+
+    if (tls_ctx == NULL) {
+        log_msg(LOG_ERR, "fd %d: a TLS connection, but no TLS context", fd);
+        return RC_ERR;
+    }
+    if ((size_t) fd >= tls_tab_n) {
+        size_t n = tls_tab_n ? tls_tab_n : 256;
+        while (n <= (size_t) fd)
+            n *= 2;
+        t = realloc(tls_tab, n * sizeof(*t));
+        if (t == NULL) {
+            log_msg(LOG_ERR, "fd %d: out of memory for the TLS table", fd);
+            return RC_ERR;
+        }
+        memset(t + tls_tab_n, 0, (n - tls_tab_n) * sizeof(*t));
+        tls_tab = t;
+        tls_tab_n = n;
+    }
+    t = &tls_tab[fd];
+    memset(t, 0, sizeof(*t));
+    t->ssl = SSL_new(tls_ctx);
+    if (t->ssl == NULL || SSL_set_fd(t->ssl, fd) != 1) {
+        tls_log_error(LOG_ERR, "SSL_new() failed");
+        SSL_free(t->ssl);
+        t->ssl = NULL;
+        return RC_ERR;
+    }
+    SSL_set_accept_state(t->ssl);
+    return RC_OK;
+}
+
+/* SSL_read/SSL_write/SSL_sendfile returned RC with nothing done. */
+static ssize_t
+tls_failed(int fd, struct tls_conn *t, int rc, const char *what)
+{
+    int e = SSL_get_error(t->ssl, rc), err = errno;
+
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return RC_AGAIN;
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    t->failed = true;
+    if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+        if (err == EAGAIN || err == EWOULDBLOCK)
+            return RC_AGAIN;
+        log_errno(LOG_INFO, err, "fd %d: %s failed", fd, what);
+        return RC_ERR;
+    }
+    {
+        char buf[128];
+        snprintf(buf, sizeof(buf), "fd %d: %s failed%s", fd, what,
+                 SSL_is_init_finished(t->ssl) ? "" : " in the TLS handshake");
+        tls_log_error(LOG_INFO, buf);
+    }
+    return RC_ERR;
+}
+
+static ssize_t
+tls_read(int fd, void *buf, size_t len)
+{
+    struct tls_conn *t = &tls_tab[fd];
+    size_t got = 0;
+
+    if (t->eof)
+        return 0;
+    /* fill the buffer or empty the socket: a short read tells the caller
+     * that the edge is used up, so no record may stay behind in OpenSSL */
+    while (got < len) {
+        size_t want = len - got < INT_MAX ? len - got : INT_MAX;
+        ssize_t rc;
+        int n;
+
+        ERR_clear_error();
+        errno = 0;
+        n = SSL_read(t->ssl, (char *) buf + got, (int) want);
+        if (n > 0) {
+            got += (size_t) n;
+            continue;
+        }
+        if (SSL_get_error(t->ssl, n) == SSL_ERROR_SYSCALL && errno == EINTR)
+            continue;
+        rc = tls_failed(fd, t, n, "SSL_read()");
+        if (got == 0)
+            return rc;
+        if (rc == 0)
+            t->eof = true;
+        return (ssize_t) got;   /* the error, if any, comes again next time */
+    }
+    return (ssize_t) got;
+}
+
+static ssize_t
+tls_write(int fd, const void *buf, size_t len, bool more)
+{
+    struct tls_conn *t = &tls_tab[fd];
+    int n;
+
+    UNUSED(more);
+    for (;;) {
+        ERR_clear_error();
+        errno = 0;
+        n = SSL_write(t->ssl, buf, len < INT_MAX ? (int) len : INT_MAX);
+        if (n > 0)
+            return n;
+        if (SSL_get_error(t->ssl, n) == SSL_ERROR_SYSCALL && errno == EINTR)
+            continue;
+        n = (int) tls_failed(fd, t, n, "SSL_write()");
+        return n == 0 ? RC_ERR : n;
+    }
+}
+
+/* Which way files go, said once per worker. */
+static void
+tls_file_mode_log(bool ktls)
+{
+    int mode = ktls ? 1 : 2;
+
+    if (tls_file_mode == mode)
+        return;
+    tls_file_mode = mode;
+    log_msg(LOG_NOTICE, "files over TLS go out %s", ktls
+            ? "with kTLS and SSL_sendfile()"
+            : "through a bounded buffer and SSL_write() (no kTLS here)");
+}
+
+static ssize_t
+tls_sendfile(int fd, int file_fd, off_t *pos, size_t len)
+{
+    struct tls_conn *t = &tls_tab[fd];
+    ssize_t n;
+    int w;
+
+#ifndef OPENSSL_NO_KTLS
+    if (t->fbuf == NULL && BIO_get_ktls_send(SSL_get_wbio(t->ssl))) {
+        tls_file_mode_log(true);
+        ERR_clear_error();
+        n = SSL_sendfile(t->ssl, file_fd, *pos, len, 0);
+        if (n > 0) {
+            *pos += n;
+            return n;
+        }
+        n = tls_failed(fd, t, (int) n, "SSL_sendfile()");
+        return n == 0 ? RC_ERR : n;
+    }
+#endif
+    tls_file_mode_log(false);
+    if (t->fb_off == t->fb_len) {
+        /* the buffer is empty: the next piece of the file, from *POS */
+        size_t want = len < TRANSPORT_TLS_FILE_BUF ? len : TRANSPORT_TLS_FILE_BUF;
+        if (t->fbuf == NULL) {
+            t->fbuf = malloc(TRANSPORT_TLS_FILE_BUF);
+            if (t->fbuf == NULL) {
+                log_msg(LOG_ERR, "fd %d: out of memory for a file buffer", fd);
+                return RC_ERR;
+            }
+        }
+        do {
+            n = pread(file_fd, t->fbuf, want, *pos);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            log_errno(LOG_ERR, errno, "pread() failed on fd %d", file_fd);
+            return RC_ERR;
+        }
+        if (n == 0)
+            return 0;
+        t->fb_off = 0;
+        t->fb_len = (uint32_t) n;
+    }
+    /* bytes in the buffer are the file's from *POS on; a retry after
+     * RC_AGAIN hands OpenSSL the same bytes, as it requires */
+    n = tls_write(fd, t->fbuf + t->fb_off, t->fb_len - t->fb_off, false);
+    if (n <= 0)
+        return n;
+    w = (int) n;
+    t->fb_off += (uint32_t) w;
+    *pos += w;
+    if (t->fb_off == t->fb_len && (size_t) w >= len) {
+        /* the range is out: an idle connection holds no file buffer */
+        free(t->fbuf);
+        t->fbuf = NULL;
+        t->fb_off = t->fb_len = 0;
+    }
+    return n;
+}
+
+static int
+tls_peek(int fd)
+{
+    struct tls_conn *t = &tls_tab[fd];
+    char ch;
+    ssize_t n;
+
+    if (SSL_pending(t->ssl) > 0)
+        return RC_OK;
+    do {
+        n = recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0)
+        return RC_OK;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return RC_AGAIN;
+    return RC_DONE;
+}
+
+/* close_notify, once, when the session is up and sound. */
+static void
+tls_notify(struct tls_conn *t)
+{
+    if (t->ssl == NULL || t->failed || !SSL_is_init_finished(t->ssl)
+        || (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
+        return;
+    ERR_clear_error();
+    SSL_shutdown(t->ssl);
+    ERR_clear_error();
+}
+
+static void
+tls_shutdown(int fd)
+{
+    tls_notify(&tls_tab[fd]);
+    shutdown(fd, SHUT_WR);
+}
+
+static void
+tls_nodelay(int fd)
+{
+    int on = 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+static void
+tls_close(int fd)
+{
+    if ((size_t) fd < tls_tab_n) {
+        struct tls_conn *t = &tls_tab[fd];
+        tls_notify(t);
+        SSL_free(t->ssl);
+        free(t->fbuf);
+        memset(t, 0, sizeof(*t));
+    }
+    close(fd);
+}
+
+static void
+tls_refuse(int fd, const char *resp, size_t len)
+{
+    /* no handshake, so no way to say 503: the client sees a close */
+    UNUSED(resp);
+    UNUSED(len);
+    close(fd);
+}
+
+const struct transport_ops transport_tls = {
+    .name     = "tls",
+    .secure   = true,
+    .open     = tls_open,
+    .read     = tls_read,
+    .write    = tls_write,
+    .sendfile = tls_sendfile,
+    .peek     = tls_peek,
+    .shutdown = tls_shutdown,
+    .nodelay  = tls_nodelay,
+    .close    = tls_close,
+    .refuse   = tls_refuse,
+};
