@@ -2,6 +2,8 @@
 # tools/run.sh [ADDRESS PORT PROCESSES] - install what is missing, build,
 # start a private redis-server if none answers on the configured port, and
 # run the server on html/ in the foreground. Ctrl-C stops both.
+# TLS_PORT=8443 tools/run.sh also serves HTTPS on that port with a
+# self-signed certificate for localhost made (once) under var/tls/.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -25,5 +27,21 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
     redis_pid=$!
     echo "started a private redis-server (pid $redis_pid) on 127.0.0.1:6379"
 fi
+conf=etc/webserver.conf
+if [ -n "${TLS_PORT:-}" ]; then
+    mkdir -p var/tls
+    if [ ! -f var/tls/cert.pem ] || [ ! -f var/tls/key.pem ]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+            -keyout var/tls/key.pem -out var/tls/cert.pem -days 365 -nodes \
+            -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+            2>/dev/null
+    fi
+    conf=var/tls/webserver.conf
+    { cat etc/webserver.conf
+      echo "tls_port = $TLS_PORT"
+      echo "tls_certificate = $top/var/tls/cert.pem"
+      echo "tls_certificate_key = $top/var/tls/key.pem"; } >"$conf"
+    echo "serving https://$address:$TLS_PORT/ too (curl --cacert var/tls/cert.pem)"
+fi
 echo "serving $top/html on http://$address:$port/ with $procs worker(s)"
-build/webserver -c etc/webserver.conf -r html "$address" "$port" "$procs"
+build/webserver -c "$conf" -r html "$address" "$port" "$procs"
