@@ -1097,6 +1097,15 @@ conn_event_cb(evutil_socket_t fd, short what, void *arg)
         c->readable = true;
     if (what & EV_WRITE)
         c->writable = true;
+    if (c->tp->crossed != NULL) {
+        /* TLS: a read that waits to write goes on at a write edge, and
+         * the other way round (plain TCP never gets here) */
+        unsigned x = c->tp->crossed(c->fd);
+        if ((what & EV_WRITE) && (x & TRANSPORT_READ_WANTS_WRITE))
+            c->readable = true;
+        if ((what & EV_READ) && (x & TRANSPORT_WRITE_WANTS_READ))
+            c->writable = true;
+    }
     conn_drive(c);
 }
 
@@ -1107,7 +1116,9 @@ conn_timer_cb(struct timer_node *t)
 
     switch ((enum conn_state) c->state) {
     case CONN_READING:
-        log_msg(LOG_INFO, "fd %d: client timed out sending the request", c->fd);
+        if (c->tp->timed_out == NULL || !c->tp->timed_out(c->fd))
+            log_msg(LOG_INFO, "fd %d: client timed out sending the request",
+                    c->fd);
         break;
     case CONN_BODY:
         /* body_timeout: the client is told, then the rest is not read */

@@ -17,6 +17,10 @@
  * the next edge), RC_ERR when the connection is broken (logged here at
  * INFO, since a client that goes away is no server error). EINTR is
  * retried inside.
+ * A secure transport may need the other direction to make progress: a TLS
+ * read that must first write (a key update to answer while the socket is
+ * full), or a write that must first read. crossed() says so, and the
+ * state machine then takes the other edge as a retry.
  * SPDX-License-Identifier: MIT */
 #ifndef WORKER_TRANSPORT_H
 #define WORKER_TRANSPORT_H
@@ -24,6 +28,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+/* crossed(): the last read waits for the socket to be writable, or the
+ * last write for it to be readable */
+#define TRANSPORT_READ_WANTS_WRITE  1u
+#define TRANSPORT_WRITE_WANTS_READ  2u
 
 struct transport_ops {
     const char *name;                   /* "plain", "tls": for the log */
@@ -52,6 +61,20 @@ struct transport_ops {
     /* Send no more (lingering close): the peer reads EOF after what was
      * sent, while we still read what it sends. */
     void (*shutdown)(int fd);
+
+    /* NULL for transports whose reads only read and writes only write.
+     * Else TRANSPORT_READ_WANTS_WRITE when the last read returned RC_AGAIN
+     * (or came up short) for want of a writable socket: retry it on the
+     * next write edge; TRANSPORT_WRITE_WANTS_READ likewise for a write
+     * that waits for a read edge. Each bit lasts until the next read
+     * (write). */
+    unsigned (*crossed)(int fd);
+
+    /* NULL, or: the connection timed out before its first request and
+     * will be closed. Returns true when this transport logged why (at
+     * INFO; TLS: the handshake never finished), false when the caller
+     * should say it. */
+    bool (*timed_out)(int fd);
 
     /* Small writes go out at once from now on (TCP_NODELAY). */
     void (*nodelay)(int fd);

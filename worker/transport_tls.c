@@ -5,7 +5,9 @@
  * the kernel does the encryption (kTLS), else through one bounded buffer
  * per connection that exists only while a file is being sent.
  * Client failures (garbage, plain HTTP, a handshake cut short) are logged
- * at INFO and end only that connection.
+ * at INFO and end only that connection. Every handshake is counted once in
+ * wctx.tls_handshakes: ok or resumed when it finishes, failed (and logged
+ * once, with the reason) when it errs, sees EOF, times out or is closed.
  * SPDX-License-Identifier: MIT */
 #include "transport_tls.h"
 
@@ -22,6 +24,9 @@
 
 #include "defs.h"
 #include "log.h"
+#include "worker_ctx.h"
+
+enum tls_hs { TLS_HS_PENDING, TLS_HS_DONE, TLS_HS_FAILED };
 
 struct tls_conn {
     SSL     *ssl;
@@ -30,6 +35,9 @@ struct tls_conn {
     uint32_t fb_len;
     bool     failed;        /* a fatal error: no close_notify */
     bool     eof;           /* close_notify seen after some bytes */
+    uint8_t  hs;            /* enum tls_hs: counted once it leaves PENDING */
+    bool     read_wants_write;  /* the last read waits for a write edge */
+    bool     write_wants_read;  /* the last write waits for a read edge */
 };
 
 static SSL_CTX         *tls_ctx;
@@ -173,29 +181,71 @@ tls_open(int fd)
     return RC_OK;
 }
 
+/* ---- Handshakes ---- */
+
+/* T's handshake failed for REASON: counted and logged (at INFO: a client
+ * oddity, never a server error) the first time only. */
+static void
+tls_hs_fail(int fd, struct tls_conn *t, const char *reason)
+{
+    if (t->hs != TLS_HS_PENDING)
+        return;
+    t->hs = TLS_HS_FAILED;
+    wctx.tls_handshakes.failed++;
+    log_msg(LOG_INFO, "fd %d: TLS handshake failed: %s", fd, reason);
+}
+
+/* After an SSL_read while the handshake was pending: count it if it is
+ * done now. */
+static void
+tls_hs_check(struct tls_conn *t)
+{
+    if (!SSL_is_init_finished(t->ssl))
+        return;
+    t->hs = TLS_HS_DONE;
+    if (SSL_session_reused(t->ssl))
+        wctx.tls_handshakes.resumed++;
+    else
+        wctx.tls_handshakes.ok++;
+}
+
 /* SSL_read/SSL_write/SSL_sendfile returned RC with nothing done. */
 static ssize_t
 tls_failed(int fd, struct tls_conn *t, int rc, const char *what)
 {
     int e = SSL_get_error(t->ssl, rc), err = errno;
+    bool queued = ERR_peek_error() != 0;
+    char reason[256] = "unknown error";
 
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
         return RC_AGAIN;
-    if (e == SSL_ERROR_ZERO_RETURN)
+    if (e == SSL_ERROR_SYSCALL && !queued
+        && (err == EAGAIN || err == EWOULDBLOCK))
+        return RC_AGAIN;
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && !queued
+                                       && err == 0)) {
+        /* EOF (close_notify, or none: SSL_OP_IGNORE_UNEXPECTED_EOF) */
+        if (e == SSL_ERROR_SYSCALL)
+            t->failed = true;
+        tls_hs_fail(fd, t, "the client closed the connection");
         return 0;
+    }
     t->failed = true;
-    if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
-        if (err == EAGAIN || err == EWOULDBLOCK)
-            return RC_AGAIN;
+    if (e == SSL_ERROR_SYSCALL && !queued) {
+        if (t->hs == TLS_HS_PENDING) {
+            tls_hs_fail(fd, t, strerror(err));
+            return RC_ERR;
+        }
         log_errno(LOG_INFO, err, "fd %d: %s failed", fd, what);
         return RC_ERR;
     }
-    {
-        char buf[128];
-        snprintf(buf, sizeof(buf), "fd %d: %s failed%s", fd, what,
-                 SSL_is_init_finished(t->ssl) ? "" : " in the TLS handshake");
-        tls_log_error(LOG_INFO, buf);
-    }
+    if (queued)
+        ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
+    ERR_clear_error();
+    if (t->hs == TLS_HS_PENDING)
+        tls_hs_fail(fd, t, reason);
+    else
+        log_msg(LOG_INFO, "fd %d: %s failed: %s", fd, what, reason);
     return RC_ERR;
 }
 
@@ -205,6 +255,7 @@ tls_read(int fd, void *buf, size_t len)
     struct tls_conn *t = &tls_tab[fd];
     size_t got = 0;
 
+    t->read_wants_write = false;
     if (t->eof)
         return 0;
     /* fill the buffer or empty the socket: a short read tells the caller
@@ -214,15 +265,23 @@ tls_read(int fd, void *buf, size_t len)
         ssize_t rc;
         int n;
 
+        int e;
+
         ERR_clear_error();
         errno = 0;
         n = SSL_read(t->ssl, (char *) buf + got, (int) want);
+        if (t->hs == TLS_HS_PENDING)
+            tls_hs_check(t);
         if (n > 0) {
             got += (size_t) n;
             continue;
         }
-        if (SSL_get_error(t->ssl, n) == SSL_ERROR_SYSCALL && errno == EINTR)
+        e = SSL_get_error(t->ssl, n);
+        if (e == SSL_ERROR_SYSCALL && errno == EINTR)
             continue;
+        /* a key update to answer, with the socket full: the next write
+         * edge, not a read edge, lets this read go on */
+        t->read_wants_write = e == SSL_ERROR_WANT_WRITE;
         rc = tls_failed(fd, t, n, "SSL_read()");
         if (got == 0)
             return rc;
@@ -240,14 +299,19 @@ tls_write(int fd, const void *buf, size_t len, bool more)
     int n;
 
     UNUSED(more);
+    t->write_wants_read = false;
     for (;;) {
+        int e;
+
         ERR_clear_error();
         errno = 0;
         n = SSL_write(t->ssl, buf, len < INT_MAX ? (int) len : INT_MAX);
         if (n > 0)
             return n;
-        if (SSL_get_error(t->ssl, n) == SSL_ERROR_SYSCALL && errno == EINTR)
+        e = SSL_get_error(t->ssl, n);
+        if (e == SSL_ERROR_SYSCALL && errno == EINTR)
             continue;
+        t->write_wants_read = e == SSL_ERROR_WANT_READ;
         n = (int) tls_failed(fd, t, n, "SSL_write()");
         return n == 0 ? RC_ERR : n;
     }
@@ -277,12 +341,15 @@ tls_sendfile(int fd, int file_fd, off_t *pos, size_t len)
 #ifndef OPENSSL_NO_KTLS
     if (t->fbuf == NULL && BIO_get_ktls_send(SSL_get_wbio(t->ssl))) {
         tls_file_mode_log(true);
+        t->write_wants_read = false;
         ERR_clear_error();
         n = SSL_sendfile(t->ssl, file_fd, *pos, len, 0);
         if (n > 0) {
             *pos += n;
             return n;
         }
+        t->write_wants_read = SSL_get_error(t->ssl, (int) n)
+                              == SSL_ERROR_WANT_READ;
         n = tls_failed(fd, t, (int) n, "SSL_sendfile()");
         return n == 0 ? RC_ERR : n;
     }
@@ -346,6 +413,26 @@ tls_peek(int fd)
     return RC_DONE;
 }
 
+static unsigned
+tls_crossed(int fd)
+{
+    const struct tls_conn *t = &tls_tab[fd];
+
+    return (t->read_wants_write ? TRANSPORT_READ_WANTS_WRITE : 0u)
+           | (t->write_wants_read ? TRANSPORT_WRITE_WANTS_READ : 0u);
+}
+
+static bool
+tls_timed_out(int fd)
+{
+    struct tls_conn *t = &tls_tab[fd];
+
+    if (t->hs != TLS_HS_PENDING)
+        return false;
+    tls_hs_fail(fd, t, "timed out (header_timeout)");
+    return true;
+}
+
 /* close_notify, once, when the session is up and sound. */
 static void
 tls_notify(struct tls_conn *t)
@@ -378,6 +465,8 @@ tls_close(int fd)
 {
     if ((size_t) fd < tls_tab_n) {
         struct tls_conn *t = &tls_tab[fd];
+        if (t->ssl != NULL)
+            tls_hs_fail(fd, t, "closed before it finished");
         tls_notify(t);
         SSL_free(t->ssl);
         free(t->fbuf);
@@ -403,6 +492,8 @@ const struct transport_ops transport_tls = {
     .write    = tls_write,
     .sendfile = tls_sendfile,
     .peek     = tls_peek,
+    .crossed  = tls_crossed,
+    .timed_out = tls_timed_out,
     .shutdown = tls_shutdown,
     .nodelay  = tls_nodelay,
     .close    = tls_close,

@@ -371,6 +371,12 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     crypt_pool_deinit();
     http_response_free_pages();
     file_cache_clear();
+    if (wctx.cfg.tls_port >= 0)
+        log_msg(LOG_NOTICE, "tls handshakes: %llu ok, %llu resumed, "
+                "%llu failed",
+                (unsigned long long) wctx.tls_handshakes.ok,
+                (unsigned long long) wctx.tls_handshakes.resumed,
+                (unsigned long long) wctx.tls_handshakes.failed);
     transport_tls_deinit();
     access_log_close();
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "mpool.h"
@@ -30,6 +31,11 @@ struct worker_ctx {
     int                finished;        /* closed since the last load report */
     struct event      *load_ev;         /* batches load reports */
     bool               load_armed;
+    struct {                            /* TLS handshakes since start, */
+        uint64_t       ok;              /* counted by transport_tls.c: */
+        uint64_t       resumed;         /* full, resumed (a ticket), */
+        uint64_t       failed;          /* failed (each logged at INFO) */
+    } tls_handshakes;
     char              *scratch;         /* 4 areas of scratch_len bytes for */
     size_t             scratch_len;     /* one request at a time: decoded
                                          * path, path below root, Location,

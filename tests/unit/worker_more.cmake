@@ -4,7 +4,8 @@
 # SPDX-License-Identifier: MIT
 
 foreach(t test_static_file test_http_response test_conn_pool test_timer
-          test_conn test_sizes test_file_cache test_redis_client_unit)
+          test_conn test_sizes test_file_cache test_redis_client_unit
+          test_transport_tls)
     add_unit_test(${t} SOURCES ${t}.c LIBS worker common)
     target_include_directories(${t} PRIVATE
         ${PROJECT_SOURCE_DIR}/worker ${PROJECT_SOURCE_DIR}/common)
