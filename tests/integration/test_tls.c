@@ -1,8 +1,9 @@
 /* test_tls.c - HTTPS: curl and openssl s_client against the TLS port of
  * the real binary, with certificates made here by `openssl req`. Files
  * byte for byte (a page, 1 MiB, a range), TLS 1.3 with ALPN http/1.1,
- * resumption across two workers (shared ticket keys), garbage and a
- * stalled handshake on the TLS port, a reload with a new certificate and
+ * resumption across two workers (shared ticket keys; TLS 1.3 and 1.2),
+ * garbage, plain HTTP, a stalled handshake and one cut short on the TLS
+ * port (each logged once at info, counted, counts logged at exit), a reload with a new certificate and
  * one with a bad key, redirect_to_https, HSTS, and the login flow with a
  * Secure cookie. Every wait is on a condition with a generous deadline.
  * SPDX-License-Identifier: MIT */
@@ -262,6 +263,88 @@ test_tls_resumption_across_workers(void **state)
     ws->passed = true;
 }
 
+/* How many lines of the log at PATH contain both A and B (B may be NULL). */
+static int
+log_count(const char *path, const char *a, const char *b)
+{
+    char *log = ws_read_file(path, NULL);
+    int n = 0;
+
+    assert_non_null(log);
+    for (char *line = strtok(log, "\n"); line != NULL;
+         line = strtok(NULL, "\n"))
+        if (strstr(line, a) != NULL && (b == NULL || strstr(line, b) != NULL))
+            n++;
+    free(log);
+    return n;
+}
+
+/* The handshake counts worker W logged at exit (notice): true when found. */
+static bool
+exit_counts(const char *path, int w, long *ok, long *resumed, long *failed)
+{
+    char *log = ws_read_file(path, NULL), tag[32];
+    bool found = false;
+
+    assert_non_null(log);
+    snprintf(tag, sizeof(tag), "[worker %d]", w);
+    for (char *line = strtok(log, "\n"); line != NULL;
+         line = strtok(NULL, "\n")) {
+        const char *p = strstr(line, "tls handshakes: ");
+        if (p == NULL || strstr(line, tag) == NULL
+            || strstr(line, "[notice]") == NULL)
+            continue;
+        found = sscanf(p, "tls handshakes: %ld ok, %ld resumed, %ld failed",
+                       ok, resumed, failed) == 3;
+    }
+    free(log);
+    return found;
+}
+
+/* TLS 1.2 resumes across workers too (a session ticket, no session
+ * cache): the exit counts show resumed handshakes on both workers. */
+static void
+test_tls_resumption_tls12_across_workers(void **state)
+{
+    struct ws_server *ws = *state;
+    char out[OUT_MAX], opt[WS_PATH_MAX + 64];
+    pid_t kids[WS_MAX_PROCS];
+    int port, reused = 0;
+    long ok, resumed, failed, total_ok = 0;
+
+    make_cert(ws->dir, "first");
+    write_files(ws);
+    port = start_tls(ws, "first", "processes = 2\n");
+    assert_int_equal(ws_wait_children(ws->pid, 2, WS_WAIT_MS, kids), 2);
+
+    snprintf(opt, sizeof(opt), "-tls1_2 -sess_out %s/sess12", ws->dir);
+    assert_int_equal(s_client(out, sizeof(out), port, opt), 0);
+    if (strstr(out, "New, TLSv1.2") == NULL)
+        fail_msg("first s_client said:\n%s", out);
+    snprintf(opt, sizeof(opt), "-tls1_2 -sess_in %s/sess12", ws->dir);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(s_client(out, sizeof(out), port, opt), 0);
+        if (strstr(out, "Reused, TLSv1.2") != NULL
+            && strstr(out, "hello over https") != NULL)
+            reused++;
+        else
+            print_error("s_client %d did not resume:\n%s\n", i, out);
+    }
+    assert_int_equal(reused, 6);
+
+    /* each worker counted its handshakes; both resumed some */
+    assert_int_equal(ws_stop(ws), 0);
+    for (int w = 1; w <= 2; w++) {
+        if (!exit_counts(ws->error_log, w, &ok, &resumed, &failed))
+            fail_msg("worker %d logged no handshake counts at exit", w);
+        assert_true(resumed >= 1);
+        assert_int_equal(failed, 0);
+        total_ok += ok;
+    }
+    assert_int_equal(total_ok, 1);
+    ws->passed = true;
+}
+
 /* ---- Bad clients ---- */
 
 /* Connect to PORT, send DATA (may be NULL), and wait until the server
@@ -306,12 +389,37 @@ test_tls_garbage_and_stalled_handshake_closed(void **state)
 
     make_cert(ws->dir, "first");
     write_files(ws);
-    port = start_tls(ws, "first", "header_timeout = 1s\nlog_level = info\n");
+    port = start_tls(ws, "first", "header_timeout = 1s\nlog_level = info\n"
+                     "processes = 1\n");
 
     assert_true(closed_by_server(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
     assert_true(closed_by_server(port, "\x16\x03\x01\x00\x05garbage-garbage"));
     assert_true(closed_by_server(port, NULL));    /* says nothing: timeout */
-    assert_true(ws_wait_file_contains(ws->error_log, "[info]", WS_WAIT_MS));
+    {
+        /* the start of a ClientHello, then the client hangs up */
+        struct http_conn c;
+        assert_int_equal(http_conn_open(&c, port), 0);
+        assert_int_equal(http_send(&c, "\x16\x03\x01\x02\x00\x01\x00\x01",
+                                   8), HTTP_OK);
+        http_conn_close(&c);
+    }
+    assert_true(ws_wait_file_contains(ws->error_log, "client closed the "
+                                      "connection", WS_WAIT_MS));
+    /* each failure once, at info, with its reason */
+    assert_int_equal(log_count(ws->error_log, "TLS handshake failed", NULL),
+                     4);
+    assert_int_equal(log_count(ws->error_log, "TLS handshake failed",
+                               "[info]"), 4);
+    assert_int_equal(log_count(ws->error_log, "TLS handshake failed: ",
+                               "http request"), 1);
+    /* the silent client at least (OpenSSL may wait for the rest of the
+     * garbage record too) */
+    assert_true(log_count(ws->error_log, "TLS handshake failed: timed out",
+                          NULL) >= 1);
+    assert_int_equal(log_count(ws->error_log, "TLS handshake failed: the "
+                               "client closed the connection", NULL), 1);
+    /* (the master may warn about RLIMIT_NOFILE: not the workers') */
+    assert_int_equal(log_count(ws->error_log, "[warn] [worker", NULL), 0);
     assert_false(ws_file_contains(ws->error_log, "[err]"));
     assert_false(ws_file_contains(ws->error_log, "[crit]"));
 
@@ -325,6 +433,18 @@ test_tls_garbage_and_stalled_handshake_closed(void **state)
         assert_int_equal(r.status, 200);
         http_resp_free(&r);
     }
+    /* the worker's counts, at notice when it exits */
+    assert_int_equal(ws_stop(ws), 0);
+    {
+        long ok, resumed, failed;
+        assert_true(exit_counts(ws->error_log, 1, &ok, &resumed, &failed));
+        assert_int_equal(ok, 1);
+        assert_int_equal(resumed, 0);
+        assert_int_equal(failed, 4);
+    }
+    /* (the master may warn about RLIMIT_NOFILE: not the workers') */
+    assert_int_equal(log_count(ws->error_log, "[warn] [worker", NULL), 0);
+    assert_false(ws_file_contains(ws->error_log, "[err]"));
     ws->passed = true;
 }
 
@@ -504,6 +624,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_resumption_across_workers,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_tls_resumption_tls12_across_workers, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_tls_garbage_and_stalled_handshake_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(
