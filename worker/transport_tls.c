@@ -214,38 +214,41 @@ static ssize_t
 tls_failed(int fd, struct tls_conn *t, int rc, const char *what)
 {
     int e = SSL_get_error(t->ssl, rc), err = errno;
-    bool queued = ERR_peek_error() != 0;
-    char reason[256] = "unknown error";
+    bool queued;
 
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
         return RC_AGAIN;
-    if (e == SSL_ERROR_SYSCALL && !queued
-        && (err == EAGAIN || err == EWOULDBLOCK))
-        return RC_AGAIN;
-    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && !queued
-                                       && err == 0)) {
-        /* EOF (close_notify, or none: SSL_OP_IGNORE_UNEXPECTED_EOF) */
-        if (e == SSL_ERROR_SYSCALL)
-            t->failed = true;
+    if (e == SSL_ERROR_ZERO_RETURN) {
         tls_hs_fail(fd, t, "the client closed the connection");
         return 0;
     }
-    t->failed = true;
+    queued = ERR_peek_error() != 0;
     if (e == SSL_ERROR_SYSCALL && !queued) {
-        if (t->hs == TLS_HS_PENDING) {
-            tls_hs_fail(fd, t, strerror(err));
-            return RC_ERR;
+        if (err == EAGAIN || err == EWOULDBLOCK)
+            return RC_AGAIN;
+        t->failed = true;
+        if (err == 0) {
+            /* EOF without close_notify */
+            tls_hs_fail(fd, t, "the client closed the connection");
+            return 0;
         }
-        log_errno(LOG_INFO, err, "fd %d: %s failed", fd, what);
+        if (t->hs == TLS_HS_PENDING)
+            tls_hs_fail(fd, t, strerror(err));
+        else
+            log_errno(LOG_INFO, err, "fd %d: %s failed", fd, what);
         return RC_ERR;
     }
-    if (queued)
-        ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
-    ERR_clear_error();
-    if (t->hs == TLS_HS_PENDING)
-        tls_hs_fail(fd, t, reason);
-    else
-        log_msg(LOG_INFO, "fd %d: %s failed: %s", fd, what, reason);
+    t->failed = true;
+    {
+        char reason[256] = "unknown error";
+        if (queued)
+            ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
+        ERR_clear_error();
+        if (t->hs == TLS_HS_PENDING)
+            tls_hs_fail(fd, t, reason);
+        else
+            log_msg(LOG_INFO, "fd %d: %s failed: %s", fd, what, reason);
+    }
     return RC_ERR;
 }
 

@@ -247,7 +247,7 @@ static void
 test_tls_memory_flat_under_slow_downloads(void **state)
 {
     struct ws_server *ws = *state;
-    struct download *dl = calloc(NDOWNLOADS, sizeof(*dl));
+    static struct download dl[NDOWNLOADS];   /* no leak on a failure */
     pid_t kids[WS_MAX_PROCS];
     long before[NWORKERS], peak[NWORKERS];
     int sock_base[NWORKERS], sock_peak = 0;
@@ -257,7 +257,18 @@ test_tls_memory_flat_under_slow_downloads(void **state)
     int64_t deadline;
     int failed = 0, samples = 0, port;
 
-    assert_non_null(dl);
+    memset(dl, 0, sizeof(dl));
+    if (ws_bin_sanitizer(ws_bin()) != NULL) {
+        /* ASan's quarantine keeps 256 MiB of freed blocks: OpenSSL's
+         * record buffers, taken and given back on every write
+         * (SSL_MODE_RELEASE_BUFFERS), would look like growth. Reuse them
+         * at once, as malloc does */
+        const char *old = getenv("ASAN_OPTIONS");
+        char opts[1024];
+        snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=0",
+                 old != NULL ? old : "", old != NULL && *old ? ":" : "");
+        assert_int_equal(setenv("ASAN_OPTIONS", opts, 1), 0);
+    }
     port = start_tls(ws, "processes = 2\n");
     assert_int_equal(ws_wait_children(ws->pid, NWORKERS, WS_WAIT_MS, kids),
                      NWORKERS);
@@ -357,7 +368,6 @@ test_tls_memory_flat_under_slow_downloads(void **state)
                      MAX_GROWTH_KB);
         }
     }
-    free(dl);
     ws->passed = true;
 }
 
