@@ -1001,7 +1001,7 @@ done
         echo "tls: one self-signed EC P-256 certificate ($tlsdir/cert.pem); nginx: ssl_protocols TLSv1.2 TLSv1.3, ssl_session_tickets on, ssl_session_cache default (none), default ciphers; ours: tls_protocols TLSv1.2 TLSv1.3, default ciphers"
         echo "tls negotiated by openssl s_client: ours $(tls_negotiated "$ours_tls_port"); nginx $(tls_negotiated "$nginx_tls_port")"
     fi
-    echo "scenario 7: $reload_rounds rounds of ${reload_duration}s per server, wrk -c50, HUP to the master every ${reload_interval}s by pid (nginx too: kill -HUP, not nginx -s)"
+    [ "$only_tls" -eq 1 ] || echo "scenario 7: $reload_rounds rounds of ${reload_duration}s per server, wrk -c50, HUP to the master every ${reload_interval}s by pid (nginx too: kill -HUP, not nginx -s)"
     echo "open files limit: $nofile; worker_connections / max_connections: $worker_conns"
     echo "both: access log off, keep-alive 60s, 100000 requests per connection, backlog 4096"
     echo "wrk: -t2 --latency --timeout 10s; timeouts are reported, not counted as failures (scenario 7: any error of ours is one)"

@@ -45,12 +45,14 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
 fi
 conf=etc/webserver.conf
 if [ -n "${TLS_PORT:-}" ]; then
+    command -v openssl >/dev/null 2>&1 || deps_install openssl
     mkdir -p var/tls
     if [ ! -f var/tls/cert.pem ] || [ ! -f var/tls/key.pem ]; then
+        echo "making a self-signed certificate for localhost in var/tls/"
         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
             -keyout var/tls/key.pem -out var/tls/cert.pem -days 365 -nodes \
             -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-            2>/dev/null
+            >var/tls/openssl.log 2>&1 || { cat var/tls/openssl.log >&2; exit 1; }
     fi
     conf=var/tls/webserver.conf
     { cat etc/webserver.conf
