@@ -400,20 +400,10 @@ tls_sendfile(int fd, int file_fd, off_t *pos, size_t len)
 static int
 tls_peek(int fd)
 {
-    struct tls_conn *t = &tls_tab[fd];
-    char ch;
-    ssize_t n;
-
-    if (SSL_pending(t->ssl) > 0)
+    /* a record OpenSSL already holds counts; else the socket, as plain */
+    if (SSL_pending(tls_tab[fd].ssl) > 0)
         return RC_OK;
-    do {
-        n = recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    if (n > 0)
-        return RC_OK;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        return RC_AGAIN;
-    return RC_DONE;
+    return transport_plain.peek(fd);
 }
 
 static unsigned

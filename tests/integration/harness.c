@@ -2271,3 +2271,68 @@ ws_rss_kb(pid_t pid)
     free(text);
     return kb;
 }
+
+/* ---- Watching workers under load ---- */
+
+int
+ws_watch_start(struct ws_watch *w, const pid_t *pids, int n)
+{
+    memset(w, 0, sizeof(*w));
+    if (n < 0 || n > WS_WATCH_MAX) {
+        ws_say("ws_watch_start: %d processes (at most %d)", n, WS_WATCH_MAX);
+        return -1;
+    }
+    w->n = n;
+    for (int i = 0; i < n; i++) {
+        w->pids[i] = pids[i];
+        w->sock_base[i] = ws_count_sockets(pids[i]);
+        w->before_kb[i] = ws_rss_kb(pids[i]);
+        w->peak_kb[i] = w->before_kb[i];
+        if (w->before_kb[i] <= 0 || w->sock_base[i] < 0) {
+            ws_say("ws_watch_start: cannot read process %d", (int) pids[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void
+ws_watch_sample(struct ws_watch *w, const atomic_int *settled, int want,
+                int after, int timeout_ms)
+{
+    int64_t deadline = ws_now_ms() + timeout_ms;
+
+    for (int done = 0; done < after; w->samples++) {
+        bool all = atomic_load(settled) >= want;
+        int socks = 0;
+
+        for (int i = 0; i < w->n; i++) {
+            long kb = ws_rss_kb(w->pids[i]);
+            if (kb > w->peak_kb[i]) {
+                w->peak_kb[i] = kb;
+            }
+            socks += ws_count_sockets(w->pids[i]) - w->sock_base[i];
+        }
+        if (socks > w->sock_peak) {
+            w->sock_peak = socks;
+        }
+        if (all) {
+            done++;
+        } else if (ws_now_ms() >= deadline) {
+            break;
+        }
+        ws_sleep_ms(100);           /* the sampling period */
+    }
+}
+
+void
+ws_watch_report(const struct ws_watch *w)
+{
+    for (int i = 0; i < w->n; i++) {
+        fprintf(stderr, "worker %d: VmRSS %ld kB before, %ld kB peak "
+                "(+%ld kB)\n", (int) w->pids[i], w->before_kb[i],
+                w->peak_kb[i], w->peak_kb[i] - w->before_kb[i]);
+    }
+    fprintf(stderr, "workers held up to %d download sockets at once "
+            "(%d samples)\n", w->sock_peak, w->samples);
+}

@@ -9,6 +9,7 @@
 #ifndef TESTS_INTEGRATION_HARNESS_H
 #define TESTS_INTEGRATION_HARNESS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -209,6 +210,33 @@ bool ws_pid_in(pid_t pid, const pid_t *pids, int n);
 
 /* VmRSS of PID in KiB (from /proc/PID/status), or -1. */
 long ws_rss_kb(pid_t pid);
+
+/* Memory and sockets of some worker processes while a test loads them. */
+#define WS_WATCH_MAX 16
+
+struct ws_watch {
+    int   n;
+    pid_t pids[WS_WATCH_MAX];
+    long  before_kb[WS_WATCH_MAX];     /* VmRSS at ws_watch_start() */
+    long  peak_kb[WS_WATCH_MAX];       /* highest VmRSS seen since */
+    int   sock_base[WS_WATCH_MAX];     /* socket count at the start */
+    int   sock_peak;                   /* most sockets above the base, all
+                                        * processes together */
+    int   samples;
+};
+
+/* Take the baseline of PIDS[0..N) (N <= WS_WATCH_MAX). Returns 0, or -1
+ * when a process cannot be read. */
+int ws_watch_start(struct ws_watch *w, const pid_t *pids, int n);
+
+/* Sample every 100 ms: until *SETTLED reaches WANT, then AFTER samples
+ * more; gives up waiting for WANT after TIMEOUT_MS (the caller reports
+ * what lagged). Asserts nothing, so a test can stop its threads first. */
+void ws_watch_sample(struct ws_watch *w, const atomic_int *settled, int want,
+                     int after, int timeout_ms);
+
+/* Print before/peak per process and the socket peak to stderr. */
+void ws_watch_report(const struct ws_watch *w);
 
 /* Entries of /proc/PID/fd whose link starts with "socket:", or -1. */
 int ws_count_sockets(pid_t pid);

@@ -249,13 +249,11 @@ test_tls_memory_flat_under_slow_downloads(void **state)
     struct ws_server *ws = *state;
     static struct download dl[NDOWNLOADS];   /* no leak on a failure */
     pid_t kids[WS_MAX_PROCS];
-    long before[NWORKERS], peak[NWORKERS];
-    int sock_base[NWORKERS], sock_peak = 0;
+    struct ws_watch watch;
     pthread_barrier_t go;
     atomic_int settled = 0;
     atomic_bool stop = false;
-    int64_t deadline;
-    int failed = 0, samples = 0, port;
+    int failed = 0, port;
 
     memset(dl, 0, sizeof(dl));
     if (ws_bin_sanitizer(ws_bin()) != NULL) {
@@ -286,12 +284,7 @@ test_tls_memory_flat_under_slow_downloads(void **state)
     }
     /* the baseline once the server has closed all of them */
     assert_int_equal(ws_wait_tcp_server_conns(port, 0, WS_WAIT_MS), 0);
-    for (int w = 0; w < NWORKERS; w++) {
-        sock_base[w] = ws_count_sockets(kids[w]);
-        before[w] = ws_rss_kb(kids[w]);
-        peak[w] = before[w];
-        assert_true(before[w] > 0);
-    }
+    assert_int_equal(ws_watch_start(&watch, kids, NWORKERS), 0);
 
     assert_int_equal(pthread_barrier_init(&go, NULL, NDOWNLOADS + 1), 0);
     for (int i = 0; i < NDOWNLOADS; i++) {
@@ -306,42 +299,16 @@ test_tls_memory_flat_under_slow_downloads(void **state)
 
     /* sample while they download: until every one got MIN_BYTES (or was
      * cut off), then SAMPLES more while all of them are open at once. No
-     * assert until the join: the threads must be stopped first */
-    deadline = ws_now_ms() + WS_WAIT_MS;
-    for (int after = 0; after < SAMPLES; samples++) {
-        bool all = atomic_load(&settled) == NDOWNLOADS;
-        int socks = 0;
-
-        for (int w = 0; w < NWORKERS; w++) {
-            long kb = ws_rss_kb(kids[w]);
-            if (kb > peak[w]) {
-                peak[w] = kb;
-            }
-            socks += ws_count_sockets(kids[w]) - sock_base[w];
-        }
-        if (socks > sock_peak) {
-            sock_peak = socks;
-        }
-        if (all) {
-            after++;
-        } else if (ws_now_ms() >= deadline) {
-            break;                      /* the laggards are reported below */
-        }
-        ws_sleep_ms(100);
-    }
+     * assert until the join: the threads must be stopped first (the
+     * laggards are reported below) */
+    ws_watch_sample(&watch, &settled, NDOWNLOADS, SAMPLES, WS_WAIT_MS);
     atomic_store(&stop, true);
     for (int i = 0; i < NDOWNLOADS; i++) {
         pthread_join(dl[i].thread, NULL);
     }
     pthread_barrier_destroy(&go);
 
-    for (int w = 0; w < NWORKERS; w++) {
-        fprintf(stderr, "worker %d: VmRSS %ld kB before, %ld kB peak "
-                "(+%ld kB)\n", (int) kids[w], before[w], peak[w],
-                peak[w] - before[w]);
-    }
-    fprintf(stderr, "workers held up to %d download sockets at once "
-            "(%d samples)\n", sock_peak, samples);
+    ws_watch_report(&watch);
 
     /* every download really ran the whole time */
     for (int i = 0; i < NDOWNLOADS; i++) {
@@ -357,14 +324,15 @@ test_tls_memory_flat_under_slow_downloads(void **state)
     if (failed) {
         fail_msg("%d of %d downloads failed", failed, NDOWNLOADS);
     }
-    if (sock_peak < NDOWNLOADS - 2) {
-        fail_msg("only %d of %d downloads were open at once", sock_peak,
+    if (watch.sock_peak < NDOWNLOADS - 2) {
+        fail_msg("only %d of %d downloads were open at once", watch.sock_peak,
                  NDOWNLOADS);
     }
     for (int w = 0; w < NWORKERS; w++) {
-        if (peak[w] - before[w] >= MAX_GROWTH_KB) {
+        if (watch.peak_kb[w] - watch.before_kb[w] >= MAX_GROWTH_KB) {
             fail_msg("worker %d grew by %ld kB (limit %d kB) serving slow "
-                     "TLS downloads", (int) kids[w], peak[w] - before[w],
+                     "TLS downloads", (int) kids[w],
+                     watch.peak_kb[w] - watch.before_kb[w],
                      MAX_GROWTH_KB);
         }
     }
