@@ -20,7 +20,9 @@ enum config_type { CT_STR, CT_INT, CT_DURATION, CT_SIZE, CT_BOOL,
                    CT_PORT_OFF,     /* "off" (-1) or a port */
                    CT_DURATION_OFF, /* "off" (0) or a duration */
                    CT_COOKIE_SECURE,
-                   CT_PROTOCOLS };
+                   CT_PROTOCOLS,
+                   CT_CIDRS,        /* struct config_cidrs */
+                   CT_HOSTPORTS };  /* struct config_hostports */
 
 struct config_key {
     const char      *name;
@@ -78,6 +80,15 @@ static const struct config_key config_keys[] = {
     KEY(redirect_to_https,      CT_BOOL,     redirect_to_https, 0, 0),
     KEY(hsts,                   CT_DURATION_OFF, hsts, 1000, 2 * 365 * DAY_MS),
     KEY(cookie_secure,          CT_COOKIE_SECURE, cookie_secure, 0, 0),
+    KEY(login_max_failures,     CT_INT,      login_max_failures, 1, 1000000),
+    KEY(login_failure_window,   CT_DURATION, login_failure_window, 1000, 30 * DAY_MS),
+    KEY(security_headers,       CT_BOOL,     security_headers, 0, 0),
+    KEY(trusted_proxies,        CT_CIDRS,    trusted_proxies, 0, 0),
+    KEY(proxy_protocol,         CT_BOOL,     proxy_protocol, 0, 0),
+    KEY(status_allow,           CT_CIDRS,    status_allow, 0, 0),
+    KEY(redis_sentinels,        CT_HOSTPORTS, redis_sentinels, 0, 0),
+    KEY(redis_master_name,      CT_STR,      redis_master_name, 0, 0),
+    KEY(redis_wait_replicas,    CT_INT,      redis_wait_replicas, 0, 1000),
 };
 
 _Static_assert(ARRAY_SIZE(config_keys) <= CONFIG_KEYS_MAX,
@@ -118,6 +129,103 @@ config_defaults(struct config *cfg)
     cfg->tls_port = -1;
     strcpy(cfg->tls_protocols, "TLSv1.2 TLSv1.3");
     cfg->cookie_secure = CONFIG_COOKIE_SECURE_AUTO;
+    cfg->login_max_failures = 5;
+    cfg->login_failure_window = 15 * 60 * 1000;
+    cfg->security_headers = true;
+    net_cidr_parse("127.0.0.1/32", &cfg->status_allow.v[0]);
+    net_cidr_parse("::1/128", &cfg->status_allow.v[1]);
+    cfg->status_allow.n = 2;
+    strcpy(cfg->redis_master_name, "mymaster");
+}
+
+/* "none" or a blank-separated list of blocks into *OUT. */
+static int
+config_parse_cidrs(const char *key, const char *value, struct config_cidrs *out,
+                   char *err, size_t errlen)
+{
+    char tmp[4096], *save = NULL, *tok;
+    struct config_cidrs list = { 0 };
+
+    if (strlen(value) >= sizeof(tmp)) {
+        snprintf(err, errlen, "value of \"%s\" is too long", key);
+        return RC_ERR;
+    }
+    strcpy(tmp, value);
+    if (strcmp(tmp, "none") != 0) {
+        for (tok = strtok_r(tmp, " \t,", &save); tok != NULL;
+             tok = strtok_r(NULL, " \t,", &save)) {
+            if (list.n == CONFIG_CIDRS_MAX) {
+                snprintf(err, errlen, "\"%s\" takes at most %d blocks", key,
+                         CONFIG_CIDRS_MAX);
+                return RC_ERR;
+            }
+            if (net_cidr_parse(tok, &list.v[list.n]) != RC_OK) {
+                snprintf(err, errlen, "\"%s\": \"%s\" is not an address or "
+                         "a block like 10.0.0.0/8 or fd00::/8", key, tok);
+                return RC_ERR;
+            }
+            list.n++;
+        }
+    }
+    *out = list;
+    return RC_OK;
+}
+
+/* "host:port host:port ..." ("[::1]:26379" for IPv6) into *OUT. */
+static int
+config_parse_hostports(const char *key, const char *value,
+                       struct config_hostports *out, char *err, size_t errlen)
+{
+    char tmp[4096], *save = NULL, *tok;
+    struct config_hostports list;
+
+    memset(&list, 0, sizeof(list));
+    if (strlen(value) >= sizeof(tmp)) {
+        snprintf(err, errlen, "value of \"%s\" is too long", key);
+        return RC_ERR;
+    }
+    strcpy(tmp, value);
+    for (tok = strtok_r(tmp, " \t,", &save); tok != NULL;
+         tok = strtok_r(NULL, " \t,", &save)) {
+        char *colon = strrchr(tok, ':'), *host = tok, *end;
+        unsigned long port;
+        size_t hlen;
+
+        if (list.n == CONFIG_SENTINELS_MAX) {
+            snprintf(err, errlen, "\"%s\" takes at most %d entries", key,
+                     CONFIG_SENTINELS_MAX);
+            return RC_ERR;
+        }
+        if (colon == NULL || colon == tok)
+            goto bad;
+        errno = 0;
+        port = strtoul(colon + 1, &end, 10);
+        if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0
+            || port < 1 || port > 65535)
+            goto bad;
+        hlen = (size_t) (colon - tok);
+        if (host[0] == '[') {
+            if (hlen < 3 || host[hlen - 1] != ']')
+                goto bad;
+            host++;
+            hlen -= 2;
+        } else if (memchr(host, ':', hlen) != NULL) {
+            goto bad;           /* IPv6 needs brackets */
+        }
+        if (hlen == 0 || hlen >= CONFIG_HOST_MAX)
+            goto bad;
+        memcpy(list.v[list.n].host, host, hlen);
+        list.v[list.n].host[hlen] = '\0';
+        list.v[list.n].port = (int) port;
+        list.n++;
+        continue;
+bad:
+        snprintf(err, errlen, "\"%s\": \"%s\" is not host:port "
+                 "([addr]:port for IPv6)", key, tok);
+        return RC_ERR;
+    }
+    *out = list;
+    return RC_OK;
 }
 
 /* Split S into a decimal number and a unit suffix. */
@@ -245,7 +353,8 @@ config_set(struct config *cfg, const char *key, const char *value,
                      key, k->size - 1);
             return RC_ERR;
         }
-        if ((strcmp(key, "root") == 0 || strcmp(key, "index") == 0)
+        if ((strcmp(key, "root") == 0 || strcmp(key, "index") == 0
+             || strcmp(key, "redis_master_name") == 0)
             && value[0] == '\0') {
             snprintf(err, errlen, "\"%s\" must not be empty", key);
             return RC_ERR;
@@ -394,6 +503,15 @@ config_set(struct config *cfg, const char *key, const char *value,
         strcpy(field, value);
         return RC_OK;
     }
+
+    case CT_CIDRS:
+        return config_parse_cidrs(key, value, (struct config_cidrs *) field,
+                                  err, errlen);
+
+    case CT_HOSTPORTS:
+        return config_parse_hostports(key, value,
+                                      (struct config_hostports *) field,
+                                      err, errlen);
 
     case CT_LEVEL: {
         int level = log_level_parse(value);

@@ -12,12 +12,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net.h"
+
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_ERR_MAX  (CONFIG_PATH_MAX + 256)
 /* room for the line numbers of this many keys (see key_line) */
 #define CONFIG_KEYS_MAX 64
 /* OpenSSL's ticket key block: name, HMAC secret, AES key */
 #define CONFIG_TICKET_KEYS_LEN 80
+/* entries in a CIDR list (trusted_proxies, status_allow) */
+#define CONFIG_CIDRS_MAX 32
+/* redis_sentinels entries */
+#define CONFIG_SENTINELS_MAX 8
+#define CONFIG_HOST_MAX 256
+
+/* A list of address blocks (trusted_proxies, status_allow). */
+struct config_cidrs {
+    int             n;
+    struct net_cidr v[CONFIG_CIDRS_MAX];
+};
+
+/* "host:port host:port ..." (redis_sentinels); "[v6]:port" for IPv6. */
+struct config_hostports {
+    int n;
+    struct {
+        char host[CONFIG_HOST_MAX];
+        int  port;
+    } v[CONFIG_SENTINELS_MAX];
+};
 
 enum config_cookie_secure {
     CONFIG_COOKIE_SECURE_AUTO = 0,  /* Secure on TLS connections */
@@ -74,6 +96,19 @@ struct config {
     bool     redirect_to_https;
     int64_t  hsts;                          /* ms; 0: off */
     int      cookie_secure;                 /* enum config_cookie_secure */
+
+    /* Security (DESIGN.md "Security") */
+    int      login_max_failures;            /* per client, and per client+user */
+    int64_t  login_failure_window;          /* ms */
+    bool     security_headers;
+    struct config_cidrs trusted_proxies;    /* whose X-Forwarded-* we believe */
+    bool     proxy_protocol;                /* PROXY v1/v2 header on the plain port */
+    struct config_cidrs status_allow;       /* who may read /metrics, /status */
+
+    /* Scale-out (DESIGN.md "Scale-out") */
+    struct config_hostports redis_sentinels;    /* n == 0: redis_host */
+    char     redis_master_name[128];
+    int      redis_wait_replicas;
 
     /* Not keys: set by the master before it forks workers. The bound TLS
      * port (tls_port 0 binds an ephemeral one; redirects name it), and

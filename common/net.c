@@ -188,3 +188,91 @@ net_refuse(int fd, const char *resp, size_t len)
     }
     close(fd);
 }
+
+int
+net_addr_parse(const char *s, uint8_t *family, uint8_t addr[16])
+{
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    uint8_t tmp[16];
+
+    if (inet_pton(AF_INET, s, tmp) == 1) {
+        *family = AF_INET;
+        memcpy(addr, tmp, 4);
+        return RC_OK;
+    }
+    if (inet_pton(AF_INET6, s, tmp) != 1)
+        return RC_ERR;
+    if (memcmp(tmp, mapped, sizeof(mapped)) == 0) {
+        *family = AF_INET;
+        memcpy(addr, tmp + 12, 4);
+        return RC_OK;
+    }
+    *family = AF_INET6;
+    memcpy(addr, tmp, 16);
+    return RC_OK;
+}
+
+int
+net_cidr_parse(const char *s, struct net_cidr *out)
+{
+    char host[INET6_ADDRSTRLEN];
+    const char *slash = strchr(s, '/');
+    size_t hlen = slash != NULL ? (size_t) (slash - s) : strlen(s);
+    unsigned bits, max;
+
+    if (hlen == 0 || hlen >= sizeof(host))
+        return RC_ERR;
+    memcpy(host, s, hlen);
+    host[hlen] = '\0';
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, host, out->addr) == 1)
+        out->family = AF_INET;
+    else if (inet_pton(AF_INET6, host, out->addr) == 1)
+        out->family = AF_INET6;
+    else
+        return RC_ERR;
+    max = out->family == AF_INET ? 32 : 128;
+    bits = max;
+    if (slash != NULL) {
+        const char *p = slash + 1;
+        if (*p < '0' || *p > '9')
+            return RC_ERR;
+        for (bits = 0; *p >= '0' && *p <= '9'; p++) {
+            bits = bits * 10 + (unsigned) (*p - '0');
+            if (bits > max)
+                return RC_ERR;
+        }
+        if (*p != '\0')
+            return RC_ERR;
+    }
+    out->bits = (uint8_t) bits;
+    return RC_OK;
+}
+
+/* Do the leading BITS of A and B agree? */
+static bool
+net_prefix_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+    unsigned whole = bits / 8, rest = bits % 8;
+
+    if (memcmp(a, b, whole) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    return ((a[whole] ^ b[whole]) & (uint8_t) (0xff << (8 - rest))) == 0;
+}
+
+bool
+net_cidr_match(const struct net_cidr *list, int n, const char *addr)
+{
+    uint8_t family, bytes[16];
+
+    if (n <= 0 || net_addr_parse(addr, &family, bytes) != RC_OK)
+        return false;
+    for (int i = 0; i < n; i++) {
+        if (list[i].family == family
+            && net_prefix_equal(list[i].addr, bytes, list[i].bits))
+            return true;
+    }
+    return false;
+}

@@ -3,7 +3,9 @@
 #ifndef COMMON_NET_H
 #define COMMON_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Seconds the kernel holds a new connection that has sent nothing yet
  * before accept() sees it (TCP_DEFER_ACCEPT). */
@@ -45,5 +47,27 @@ void net_peer_name(int fd, char *buf, unsigned len);
  * Closing with unread input would send a reset, which can destroy the
  * answer before the client reads it. */
 void net_refuse(int fd, const char *resp, size_t len);
+
+/* An address block: FAMILY (AF_INET, AF_INET6), the leading BITS of
+ * ADDR (network byte order) that must match. A plain value. */
+struct net_cidr {
+    uint8_t family;
+    uint8_t bits;
+    uint8_t addr[16];
+};
+
+/* Parse "192.0.2.0/24", "2001:db8::/32" or a bare address (all bits) into
+ * *OUT; host bits beyond the prefix are ignored. Returns RC_OK or RC_ERR. */
+int net_cidr_parse(const char *s, struct net_cidr *out);
+
+/* Is the address in text ADDR ("192.0.2.7", "::1") inside one of the N
+ * blocks of LIST? An IPv4-mapped IPv6 address ("::ffff:192.0.2.7") is
+ * taken as the IPv4 address it carries. false for text that is no
+ * address ("-"). */
+bool net_cidr_match(const struct net_cidr *list, int n, const char *addr);
+
+/* Parse the address text S into FAMILY and 4 or 16 bytes in ADDR, an
+ * IPv4-mapped IPv6 address as IPv4. Returns RC_OK or RC_ERR. */
+int net_addr_parse(const char *s, uint8_t *family, uint8_t addr[16]);
 
 #endif

@@ -30,7 +30,8 @@
 
 /* ---- Fields: every key of the DESIGN.md table, and where it lives ---- */
 
-enum ftype { F_STR, F_INT, F_MS, F_BYTES, F_BOOL };
+/* F_LIST: a config_cidrs / config_hostports; its number is the count */
+enum ftype { F_STR, F_INT, F_MS, F_BYTES, F_BOOL, F_LIST };
 
 struct field {
     const char *key;
@@ -82,6 +83,15 @@ static const struct field fields[] = {
     FIELD(redirect_to_https, F_BOOL),
     FIELD(hsts, F_MS),
     FIELD(cookie_secure, F_INT),
+    FIELD(login_max_failures, F_INT),
+    FIELD(login_failure_window, F_MS),
+    FIELD(security_headers, F_BOOL),
+    FIELD(trusted_proxies, F_LIST),
+    FIELD(proxy_protocol, F_BOOL),
+    FIELD(status_allow, F_LIST),
+    FIELD(redis_sentinels, F_LIST),
+    FIELD(redis_master_name, F_STR),
+    FIELD(redis_wait_replicas, F_INT),
 };
 
 static const struct field *
@@ -106,6 +116,7 @@ field_num(const struct config *cfg, const struct field *f)
     case F_MS:    return *(const int64_t *) p;
     case F_BYTES: return (int64_t) *(const size_t *) p;
     case F_BOOL:  return *(const bool *) p;
+    case F_LIST:  return *(const int *) p;     /* the n member comes first */
     case F_STR:   break;
     }
     fail_msg("field \"%s\" is not numeric", f->key);
@@ -167,6 +178,15 @@ static const struct default_case default_cases[] = {
     { __LINE__, "redirect_to_https", NULL, 0 },
     { __LINE__, "hsts", NULL, 0 },
     { __LINE__, "cookie_secure", NULL, CONFIG_COOKIE_SECURE_AUTO },
+    { __LINE__, "login_max_failures", NULL, 5 },
+    { __LINE__, "login_failure_window", NULL, 15 * 60 * 1000 },
+    { __LINE__, "security_headers", NULL, 1 },
+    { __LINE__, "trusted_proxies", NULL, 0 },
+    { __LINE__, "proxy_protocol", NULL, 0 },
+    { __LINE__, "status_allow", NULL, 2 },
+    { __LINE__, "redis_sentinels", NULL, 0 },
+    { __LINE__, "redis_master_name", "mymaster", 0 },
+    { __LINE__, "redis_wait_replicas", NULL, 0 },
 };
 
 static void
@@ -405,6 +425,40 @@ static const struct set_case set_cases[] = {
     OK_N("cookie_secure", "on", CONFIG_COOKIE_SECURE_ON),
     OK_N("cookie_secure", "off", CONFIG_COOKIE_SECURE_OFF),
     BAD("cookie_secure", "yes"),
+    OK_N("login_max_failures", "1", 1),
+    OK_N("login_max_failures", "20", 20),
+    BAD("login_max_failures", "0"),
+    BAD("login_max_failures", "many"),
+    OK_N("login_failure_window", "1m", 60 * 1000),
+    BAD("login_failure_window", "500ms"),
+    BAD("login_failure_window", "31d"),
+    OK_N("security_headers", "off", 0),
+    BAD("security_headers", "strict"),
+    OK_N("trusted_proxies", "none", 0),
+    OK_N("trusted_proxies", "10.0.0.0/8", 1),
+    OK_N("trusted_proxies", "10.0.0.0/8 192.168.0.1 fd00::/8, ::1", 4),
+    BAD("trusted_proxies", "10.0.0.0/33"),
+    BAD("trusted_proxies", "::/129"),
+    BAD("trusted_proxies", "10.0.0.0/"),
+    BAD("trusted_proxies", "10.0.0.0/8x"),
+    BAD("trusted_proxies", "proxy.example.com"),
+    OK_N("proxy_protocol", "on", 1),
+    BAD("proxy_protocol", "v2"),
+    OK_N("status_allow", "none", 0),
+    OK_N("status_allow", "0.0.0.0/0 ::/0", 2),
+    BAD("status_allow", "127.0.0.1/32 everyone"),
+    OK_N("redis_sentinels", "127.0.0.1:26379", 1),
+    OK_N("redis_sentinels", "a.example:26379 [::1]:26380 10.0.0.1:1", 3),
+    BAD("redis_sentinels", "127.0.0.1"),
+    BAD("redis_sentinels", "127.0.0.1:0"),
+    BAD("redis_sentinels", "127.0.0.1:65536"),
+    BAD("redis_sentinels", "::1:26379"),
+    BAD("redis_sentinels", ":26379"),
+    BAD("redis_sentinels", "[::1:26379"),
+    OK_S("redis_master_name", "cache", "cache"),
+    BAD("redis_master_name", ""),
+    OK_N("redis_wait_replicas", "2", 2),
+    BAD("redis_wait_replicas", "-1"),
 };
 
 static void
@@ -1031,6 +1085,84 @@ test_config_shipped_files_load(void **state)
         skip();
 }
 
+/* ---- Lists: CIDR blocks and host:port pairs ---- */
+
+struct cidr_case {
+    int         line;
+    const char *list;
+    const char *addr;
+    bool        in;
+};
+
+static const struct cidr_case cidr_cases[] = {
+    { __LINE__, "127.0.0.1/32 ::1/128", "127.0.0.1", true },
+    { __LINE__, "127.0.0.1/32 ::1/128", "127.0.0.2", false },
+    { __LINE__, "127.0.0.1/32 ::1/128", "::1", true },
+    { __LINE__, "127.0.0.1/32 ::1/128", "::2", false },
+    { __LINE__, "127.0.0.1/32 ::1/128", "::ffff:127.0.0.1", true },
+    { __LINE__, "127.0.0.1/32 ::1/128", "-", false },
+    { __LINE__, "127.0.0.1/32 ::1/128", "", false },
+    { __LINE__, "10.0.0.0/8", "10.255.1.2", true },
+    { __LINE__, "10.0.0.0/8", "11.0.0.1", false },
+    { __LINE__, "10.1.2.3/8", "10.9.9.9", true },      /* host bits ignored */
+    { __LINE__, "192.168.0.0/23", "192.168.1.255", true },
+    { __LINE__, "192.168.0.0/23", "192.168.2.0", false },
+    { __LINE__, "172.16.0.0/12", "172.31.255.255", true },
+    { __LINE__, "172.16.0.0/12", "172.32.0.0", false },
+    { __LINE__, "0.0.0.0/0", "203.0.113.9", true },
+    { __LINE__, "0.0.0.0/0", "2001:db8::1", false },   /* families apart */
+    { __LINE__, "::/0", "2001:db8::1", true },
+    { __LINE__, "2001:db8::/32", "2001:db8:ffff::1", true },
+    { __LINE__, "2001:db8::/33", "2001:db8:8000::1", false },
+    { __LINE__, "fe80::1", "fe80::1", true },
+    { __LINE__, "fe80::1", "fe80::2", false },
+    { __LINE__, "none", "127.0.0.1", false },
+};
+
+static void
+test_config_cidr_match(void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < ARRAY_SIZE(cidr_cases); i++) {
+        const struct cidr_case *c = &cidr_cases[i];
+        struct config cfg;
+        char err[CONFIG_ERR_MAX] = "";
+
+        config_defaults(&cfg);
+        if (config_set(&cfg, "trusted_proxies", c->list, err, sizeof(err)) != RC_OK)
+            fail_msg("case at line %d: %s", c->line, err);
+        if (net_cidr_match(cfg.trusted_proxies.v, cfg.trusted_proxies.n,
+                           c->addr) != c->in)
+            fail_msg("case at line %d: %s in \"%s\" is not %d", c->line,
+                     c->addr, c->list, c->in);
+    }
+}
+
+static void
+test_config_sentinel_list(void **state)
+{
+    struct config cfg;
+    char err[CONFIG_ERR_MAX] = "";
+
+    (void) state;
+    config_defaults(&cfg);
+    assert_int_equal(config_set(&cfg, "redis_sentinels",
+                                "s1.example:26379,[2001:db8::7]:26380  10.0.0.1:1",
+                                err, sizeof(err)), RC_OK);
+    assert_int_equal(cfg.redis_sentinels.n, 3);
+    assert_string_equal(cfg.redis_sentinels.v[0].host, "s1.example");
+    assert_int_equal(cfg.redis_sentinels.v[0].port, 26379);
+    assert_string_equal(cfg.redis_sentinels.v[1].host, "2001:db8::7");
+    assert_int_equal(cfg.redis_sentinels.v[1].port, 26380);
+    assert_string_equal(cfg.redis_sentinels.v[2].host, "10.0.0.1");
+    assert_int_equal(cfg.redis_sentinels.v[2].port, 1);
+    /* a bad entry leaves the old list */
+    assert_int_equal(config_set(&cfg, "redis_sentinels", "a:1 b", err,
+                                sizeof(err)), RC_ERR);
+    assert_int_equal(cfg.redis_sentinels.n, 3);
+    assert_non_null(strstr(err, "\"b\""));
+}
+
 int
 main(void)
 {
@@ -1058,6 +1190,8 @@ main(void)
         cmocka_unit_test(test_config_check_reconnect_order),
         cmocka_unit_test(test_config_check_after_load),
         cmocka_unit_test(test_config_shipped_files_load),
+        cmocka_unit_test(test_config_cidr_match),
+        cmocka_unit_test(test_config_sentinel_list),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
