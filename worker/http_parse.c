@@ -428,6 +428,8 @@ http_parse_header_line(struct http_parser *p, struct http_request *r,
     case 6:
         if (http_name_is(name, nlen, "Cookie", 6))
             SET_ONCE(cookie);
+        else if (http_name_is(name, nlen, "Origin", 6))
+            SET_ONCE(origin);
         else if (http_name_is(name, nlen, "Expect", 6)) {
             if (vlen == 12 && strncasecmp(value, "100-continue", 12) == 0)
                 r->expect_continue = true;

@@ -56,6 +56,7 @@ struct http_request {
     struct http_slice content_type;
     struct http_slice user_agent;
     struct http_slice referer;
+    struct http_slice origin;           /* first Origin header */
 };
 
 enum http_parse_state {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <string.h>
+#include <strings.h>
 
 #include "defs.h"
 
@@ -126,10 +127,26 @@ put_u64(char *p, uint64_t v)
     return p;
 }
 
+static bool http_security_on;
+
+void
+http_response_set_security(bool on)
+{
+    http_security_on = on;
+}
+
+/* Is CT (a Content-Type value) HTML? */
+static bool
+http_is_html(const char *ct)
+{
+    return ct != NULL && strncasecmp(ct, "text/html", 9) == 0
+           && (ct[9] == '\0' || ct[9] == ';' || ct[9] == ' ');
+}
+
 int
 http_response_head(mpool *pool, struct buf *b, const struct http_head *h)
 {
-    size_t need = 512;
+    size_t need = 512 + sizeof(HTTP_RESPONSE_HTML_POLICY);
     char *p, *start;
 
     if (h->content_type != NULL)
@@ -211,6 +228,11 @@ http_response_head(mpool *pool, struct buf *b, const struct http_head *h)
         p = put_str(p, h->extra);
     if (h->extra_conn != NULL)
         p = put_str(p, h->extra_conn);
+    if (http_security_on) {
+        p = PUT_LIT(p, "X-Content-Type-Options: nosniff\r\n");
+        if (http_is_html(h->content_type))
+            p = PUT_LIT(p, HTTP_RESPONSE_HTML_POLICY);
+    }
     if (!h->keepalive)
         p = PUT_LIT(p, "Connection: close\r\n");
     else if (h->http10)

@@ -36,6 +36,23 @@ struct http_head {
                                  * (Strict-Transport-Security) */
 };
 
+/* security_headers (DESIGN.md "Security"): with ON, every head says
+ * X-Content-Type-Options: nosniff, and heads of HTML answers (a
+ * Content-Type of text/html) also carry HTTP_RESPONSE_HTML_POLICY.
+ * Set once per worker before the first response. */
+void http_response_set_security(bool on);
+
+/* The headers an HTML answer carries with security_headers on: no
+ * framing, no Referer to other sites, and a Content-Security-Policy that
+ * lets pages use the site's own styles, images, media and forms only (the
+ * site needs no script at all). */
+#define HTTP_RESPONSE_HTML_POLICY                                           \
+    "X-Frame-Options: DENY\r\n"                                             \
+    "Referrer-Policy: same-origin\r\n"                                      \
+    "Content-Security-Policy: default-src 'self'; script-src 'none'; "      \
+    "object-src 'none'; base-uri 'none'; form-action 'self'; "              \
+    "frame-ancestors 'none'\r\n"
+
 /* Reason phrase of STATUS ("Not Found"); "Unknown" for others. */
 const char *http_status_text(int status);
 

@@ -1,9 +1,20 @@
 /* session.c - POST /register, POST /login, POST /logout, GET /welcome.
- * Worker only. Users live in Redis as hashes user:<name> {hash}, created
- * with HSETNX so two registrations of one name cannot both win. Sessions
- * are session:<token> -> name with EX session_ttl, refreshed by GETEX on
- * every /welcome (sliding expiry). Failed logins count in fail:<name> with
- * a 15-minute window; the 6th try within it answers 429.
+ * Worker only. In Redis:
+ *   user:<name>          hash {hash}: the account, created with HSETNX so
+ *                        two registrations of one name cannot both win;
+ *   session:<token>      hash {user, since} with EX session_ttl, refreshed
+ *                        by every /welcome (sliding expiry);
+ *   sessions:<name>      sorted set of the user's tokens (score: when
+ *                        made, in us),
+ *                        for "log out everywhere"; members whose session
+ *                        has expired are pruned by every login and
+ *                        /welcome, and at most SESSION_PER_USER_MAX live;
+ *   login:fail:<client>/<name>, login:fail:<client>
+ *                        failed logins per client address and username,
+ *                        and per client address (see session_login()).
+ * The three POST routes refuse cross-site requests first
+ * (session_same_site()). Multi-key steps are Lua scripts, so each is one
+ * atomic round trip.
  * Handlers see the request through txn.h only. Each step runs from a
  * callback holding only a request reference (txn_ref()) packed into the
  * callback argument; the form is parsed again from the request body, which
@@ -16,7 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "clock.h"
 #include "crypt_pool.h"
@@ -24,6 +37,7 @@
 #include "http_response.h"
 #include "http_util.h"
 #include "log.h"
+#include "net.h"
 #include "redis_client.h"
 #include "txn.h"
 #include "worker_ctx.h"
@@ -34,9 +48,12 @@
 #define SESSION_PASS_MAX      128
 #define SESSION_TOKEN_BYTES   32
 #define SESSION_TOKEN_HEX     (2 * SESSION_TOKEN_BYTES)
-#define SESSION_FAIL_LIMIT    5
-#define SESSION_FAIL_WINDOW_S 900
-#define SESSION_KEY_MAX       96
+#define SESSION_KEY_MAX       160
+/* a client may fail this many times login_max_failures over all
+ * usernames within the window (per username: login_max_failures) */
+#define SESSION_CLIENT_FAILS  4
+/* live sessions per user; a login beyond it ends the oldest */
+#define SESSION_PER_USER_MAX  64
 
 static const char session_no_store[] = "Cache-Control: no-store\r\n";
 static const char session_retry[] = "Retry-After: 5\r\n";
@@ -49,10 +66,121 @@ static const char session_challenge[] =
     "WWW-Authenticate: Form realm=\"webserver\"\r\n"
     "Cache-Control: no-store\r\n";
 
-/* Count a failed login and start its window on the first one, atomically. */
-static const char session_fail_script[] =
-    "local n = redis.call('INCR', KEYS[1]) "
-    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
+/* Before a password is checked: refuse when either failure count
+ * (KEYS[1]: client and username, KEYS[2]: client) has reached its limit
+ * (ARGV[1], ARGV[2]), answering how many ms remain of its window;
+ * otherwise count this attempt as a failure in both, in advance (ARGV[3]:
+ * the window in ms, started by the first), and answer 0. Counting first
+ * means concurrent guesses cannot all pass the check before any of them
+ * fails; a login that succeeds gives its count back. */
+static const char session_reserve_script[] =
+    "for i = 1, 2 do "
+    "  local n = tonumber(redis.call('GET', KEYS[i]) or '0') "
+    "  if n >= tonumber(ARGV[i]) then "
+    "    local ms = redis.call('PTTL', KEYS[i]) "
+    "    if ms < 0 then "
+    "      redis.call('PEXPIRE', KEYS[i], ARGV[3]) "
+    "      ms = tonumber(ARGV[3]) "
+    "    end "
+    "    return math.max(ms, 1) "
+    "  end "
+    "end "
+    "for i = 1, 2 do "
+    "  if redis.call('INCR', KEYS[i]) == 1 then "
+    "    redis.call('PEXPIRE', KEYS[i], ARGV[3]) "
+    "  end "
+    "end "
+    "return 0";
+
+/* After the check: ARGV[1] "ok" (the password was right: forget the
+ * client's failures for this username, give back the client-wide count)
+ * or "refund" (the attempt was never judged: give back both). */
+static const char session_release_script[] =
+    "if ARGV[1] == 'ok' then "
+    "  redis.call('DEL', KEYS[1]) "
+    "elseif tonumber(redis.call('GET', KEYS[1]) or '0') > 0 "
+    "   and redis.call('DECR', KEYS[1]) <= 0 then "
+    "  redis.call('DEL', KEYS[1]) "
+    "end "
+    "if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 "
+    "   and redis.call('DECR', KEYS[2]) <= 0 then "
+    "  redis.call('DEL', KEYS[2]) "
+    "end "
+    "return 0";
+
+/* A new session KEYS[1] for user ARGV[1] (token ARGV[3], ttl ARGV[2] s),
+ * listed in the user's set KEYS[2] by the time Redis made it (in us, so
+ * that the order is exact: the oldest is the lowest): expired members
+ * are dropped, and beyond ARGV[4] sessions the oldest end. */
+static const char session_create_script[] =
+    "local now = redis.call('TIME') "
+    "local us = tonumber(now[1]) * 1000000 + tonumber(now[2]) "
+    "redis.call('HSET', KEYS[1], 'user', ARGV[1], 'since', now[1]) "
+    "redis.call('EXPIRE', KEYS[1], ARGV[2]) "
+    "for _, t in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do "
+    "  if redis.call('EXISTS', 'session:' .. t) == 0 then "
+    "    redis.call('ZREM', KEYS[2], t) "
+    "  end "
+    "end "
+    "redis.call('ZADD', KEYS[2], us, ARGV[3]) "
+    "local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4]) "
+    "if over > 0 then "
+    "  for _, t in ipairs(redis.call('ZRANGE', KEYS[2], 0, over - 1)) do "
+    "    redis.call('DEL', 'session:' .. t) "
+    "  end "
+    "  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, over - 1) "
+    "end "
+    "if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then "
+    "  redis.call('EXPIRE', KEYS[2], ARGV[2]) "
+    "end "
+    "return 1";
+
+/* The user of session KEYS[1] (a hash, or a plain name as stored before
+ * sessions were hashes), or nil. */
+#define SESSION_LUA_USER                                                    \
+    "local user, since "                                                    \
+    "if redis.call('TYPE', KEYS[1]).ok == 'string' then "                   \
+    "  user = redis.call('GET', KEYS[1]) "                                  \
+    "  since = '0' "                                                        \
+    "else "                                                                 \
+    "  user = redis.call('HGET', KEYS[1], 'user') "                         \
+    "  since = redis.call('HGET', KEYS[1], 'since') or '0' "                \
+    "end "
+
+/* /welcome: refresh session KEYS[1] for ARGV[1] s (and the user's set)
+ * and answer "<since> <live sessions> <user>", or nil when it is gone. */
+static const char session_welcome_script[] =
+    SESSION_LUA_USER
+    "if not user then return false end "
+    "redis.call('EXPIRE', KEYS[1], ARGV[1]) "
+    "local set, n = 'sessions:' .. user, 0 "
+    "for _, t in ipairs(redis.call('ZRANGE', set, 0, -1)) do "
+    "  if redis.call('EXISTS', 'session:' .. t) == 1 then "
+    "    n = n + 1 "
+    "  else "
+    "    redis.call('ZREM', set, t) "
+    "  end "
+    "end "
+    "if n > 0 and redis.call('TTL', set) < tonumber(ARGV[1]) then "
+    "  redis.call('EXPIRE', set, ARGV[1]) "
+    "end "
+    "return since .. ' ' .. n .. ' ' .. user";
+
+/* /logout: end session KEYS[1] (token ARGV[1]), or with ARGV[2] "all"
+ * every session of its user. Answers how many ended. */
+static const char session_logout_script[] =
+    SESSION_LUA_USER
+    "local n = redis.call('DEL', KEYS[1]) "
+    "if not user then return n end "
+    "local set = 'sessions:' .. user "
+    "if ARGV[2] ~= 'all' then "
+    "  redis.call('ZREM', set, ARGV[1]) "
+    "  return n "
+    "end "
+    "for _, t in ipairs(redis.call('ZRANGE', set, 0, -1)) do "
+    "  n = n + redis.call('DEL', 'session:' .. t) "
+    "end "
+    "redis.call('DEL', set) "
     "return n";
 
 /* ---- Helpers ---- */
@@ -173,6 +301,65 @@ session_unavailable(struct txn *t)
     txn_respond_error(t, 503, session_retry);
 }
 
+/* The request's own origin is its scheme and Host. */
+static bool
+session_from_here(struct txn *t, const char *s, size_t len)
+{
+    size_t hlen;
+    const char *host = txn_host(t, &hlen);
+
+    return http_util_same_origin(s, len, txn_is_tls(t), host, hlen);
+}
+
+/* A POST that changes who is signed in must come from our own pages: a
+ * browser names the page's origin in Origin (or at least in Referer), and
+ * one from another site, or "null" (a sandboxed frame, a data: page), is
+ * refused before anything changes. A request with neither header comes
+ * from no browser page (curl, a script) and cannot ride on a visitor's
+ * cookie, so it is allowed. Answers 403 itself and returns false. */
+static bool
+session_same_site(struct txn *t)
+{
+    size_t len;
+    const char *from = txn_origin(t, &len), *what = "Origin";
+
+    if (len == 0) {
+        from = txn_referer(t, &len);
+        what = "Referer";
+        if (len == 0)
+            return true;
+    }
+    if (session_from_here(t, from, len))
+        return true;
+    log_msg(LOG_INFO, "%s: cross-site POST %s refused (%s: %.*s)",
+            txn_client_addr(t), txn_path(t), what,
+            (int) (len > 200 ? 200 : len), from);
+    txn_respond_error(t, 403, session_no_store);
+    return false;
+}
+
+/* The client as failed logins count it: its address, or for IPv6 its /64
+ * (one subscriber holds a whole /64 and could otherwise step through
+ * addresses). OUT has room for INET6_ADDRSTRLEN + 4 bytes. */
+static void
+session_client_key(struct txn *t, char *out, size_t outlen)
+{
+    const char *addr = txn_client_addr(t);
+    char text[INET6_ADDRSTRLEN];
+    uint8_t family, bytes[16];
+
+    if (net_addr_parse(addr, &family, bytes) != RC_OK) {
+        snprintf(out, outlen, "%s", addr);     /* "-": one bucket */
+        return;
+    }
+    if (family == AF_INET6)
+        memset(bytes + 8, 0, 8);
+    /* an IPv4-mapped IPv6 peer counts as its IPv4 address */
+    if (inet_ntop(family, bytes, text, sizeof(text)) == NULL)
+        snprintf(text, sizeof(text), "-");
+    snprintf(out, outlen, family == AF_INET6 ? "%s/64" : "%s", text);
+}
+
 struct session_form {
     char user[SESSION_USER_MAX + 1];
     char pass[SESSION_PASS_MAX + 1];
@@ -285,8 +472,11 @@ session_register(struct txn *t)
 {
     struct session_form f;
     uint64_t id;
-    int rc = session_form_read(t, &f);
+    int rc;
 
+    if (!session_same_site(t))
+        return;
+    rc = session_form_read(t, &f);
     if (rc != RC_OK) {
         txn_respond_error(t, rc, session_no_store);
         return;
@@ -310,13 +500,23 @@ session_register(struct txn *t)
     session_wait(t);
 }
 
-/* ---- Login ---- */
+/* ---- Login ----
+ * 1. session_login(): same site, form; reserve a failure in both counts
+ *    (session_reserve_script), or 429 when either is used up;
+ * 2. session_login_reserved(): HGET the user's hash;
+ * 3. session_login_user(): check the password on the hashing pool (an
+ *    unknown user against a dummy hash: the same cost);
+ * 4. session_login_verified(): wrong: 401 (the failure is counted
+ *    already); right: give the count back, create the session;
+ * 5. session_login_created(): 303 to /welcome with the cookie. */
 
-/* State of one login across its steps (fail count, user lookup, password
- * check, session creation). Freed by the step that answers. */
+/* State of one login across its steps. Freed by the step that answers. */
 struct session_login {
     void           *ref;        /* session_ref() of the request */
     bool            known;      /* the user exists */
+    bool            reserved;   /* a failure is counted in advance */
+    char            pair_key[SESSION_KEY_MAX];      /* client and user */
+    char            client_key[SESSION_KEY_MAX];    /* client */
     char            token[SESSION_TOKEN_HEX + 1];
 };
 
@@ -331,10 +531,40 @@ session_login_txn(struct session_login *L)
     return t;
 }
 
-/* Answer 503 (or STATUS) and finish the login. */
+static void
+session_ignore_reply(const struct redis_client_reply *r, void *arg)
+{
+    UNUSED(r);
+    UNUSED(arg);
+}
+
+/* Settle L's counted failure: HOW "ok" (right password) or "refund" (never
+ * judged: Redis, the hashing pool or the server failed). */
+static void
+session_login_release(struct session_login *L, const char *how)
+{
+    const char *argv[6];
+    size_t lens[6];
+
+    if (!L->reserved)
+        return;
+    L->reserved = false;
+    argv[0] = "EVAL";                 lens[0] = 4;
+    argv[1] = session_release_script; lens[1] = sizeof(session_release_script) - 1;
+    argv[2] = "2";                    lens[2] = 1;
+    argv[3] = L->pair_key;            lens[3] = strlen(L->pair_key);
+    argv[4] = L->client_key;          lens[4] = strlen(L->client_key);
+    argv[5] = how;                    lens[5] = strlen(how);
+    redis_client_command(session_ignore_reply, NULL, 6, argv, lens);
+}
+
+/* Answer STATUS and finish the login. An attempt that ends in anything
+ * but 401 was never judged, and gives its failure back. */
 static void
 session_login_end(struct txn *t, struct session_login *L, int status)
 {
+    if (status != 401)
+        session_login_release(L, "refund");
     if (status == 503)
         session_unavailable(t);
     else if (status == 401)
@@ -346,52 +576,15 @@ session_login_end(struct txn *t, struct session_login *L, int status)
 }
 
 static void
-session_login_counted(const struct redis_client_reply *r, void *arg)
-{
-    struct session_login *L = arg;
-    struct txn *t = session_login_txn(L);
-
-    if (t != NULL)
-        session_login_end(t, L, r == NULL ? 503 : 401);
-}
-
-/* Count the failure, then answer 401. */
-static void
-session_login_failed(struct txn *t, struct session_login *L,
-                     const struct session_form *f)
-{
-    char key[SESSION_KEY_MAX], window[16];
-    const char *argv[5];
-    size_t lens[5];
-
-    snprintf(key, sizeof(key), "fail:%s", f->user);
-    snprintf(window, sizeof(window), "%d", SESSION_FAIL_WINDOW_S);
-    argv[0] = "EVAL";              lens[0] = 4;
-    argv[1] = session_fail_script; lens[1] = sizeof(session_fail_script) - 1;
-    argv[2] = "1";                 lens[2] = 1;
-    argv[3] = key;                 lens[3] = strlen(key);
-    argv[4] = window;              lens[4] = strlen(window);
-    if (redis_client_command(session_login_counted, L, 5, argv, lens) != RC_OK)
-        session_login_end(t, L, 503);
-}
-
-static void
-session_ignore_reply(const struct redis_client_reply *r, void *arg)
-{
-    UNUSED(r);
-    UNUSED(arg);
-}
-
-static void
 session_login_created(const struct redis_client_reply *r, void *arg)
 {
     struct session_login *L = arg;
     struct txn *t = session_login_txn(L);
-    char cookie[160];
+    char cookie[192];
 
     if (t == NULL)
         return;
-    if (r == NULL || r->type != REDIS_CLIENT_STATUS) {
+    if (r == NULL || r->type != REDIS_CLIENT_INTEGER) {
         session_login_end(t, L, 503);
         return;
     }
@@ -410,9 +603,9 @@ session_login_verified(bool ok, const char *hash, void *arg)
     struct session_login *L = arg;
     struct txn *t = session_login_txn(L);
     struct session_form f;
-    char key[SESSION_KEY_MAX], ttl[24];
-    const char *argv[5];
-    size_t lens[5];
+    char key[SESSION_KEY_MAX], set[SESSION_KEY_MAX], ttl[24], max[16];
+    const char *argv[9];
+    size_t lens[9];
 
     UNUSED(hash);
     if (t == NULL)
@@ -424,28 +617,30 @@ session_login_verified(bool ok, const char *hash, void *arg)
     }
     explicit_bzero(f.pass, sizeof(f.pass));
     if (!ok || !L->known) {
-        session_login_failed(t, L, &f);
+        log_msg(LOG_INFO, "%s: failed login for \"%s\"", txn_client_addr(t),
+                f.user);
+        session_login_end(t, L, 401);
         return;
     }
-
-    /* clear the failure count; the reply does not matter */
-    snprintf(key, sizeof(key), "fail:%s", f.user);
-    argv[0] = "DEL"; lens[0] = 3;
-    argv[1] = key;   lens[1] = strlen(key);
-    redis_client_command(session_ignore_reply, NULL, 2, argv, lens);
-
+    session_login_release(L, "ok");
     if (session_token_new(L->token) != RC_OK) {
         session_login_end(t, L, 500);
         return;
     }
     snprintf(key, sizeof(key), "session:%s", L->token);
+    snprintf(set, sizeof(set), "sessions:%s", f.user);
     snprintf(ttl, sizeof(ttl), "%lld", (long long) (wctx.cfg.session_ttl / 1000));
-    argv[0] = "SET";     lens[0] = 3;
-    argv[1] = key;       lens[1] = strlen(key);
-    argv[2] = f.user;    lens[2] = (size_t) f.ulen;
-    argv[3] = "EX";      lens[3] = 2;
-    argv[4] = ttl;       lens[4] = strlen(ttl);
-    if (redis_client_command(session_login_created, L, 5, argv, lens) != RC_OK)
+    snprintf(max, sizeof(max), "%d", SESSION_PER_USER_MAX);
+    argv[0] = "EVAL";                lens[0] = 4;
+    argv[1] = session_create_script; lens[1] = sizeof(session_create_script) - 1;
+    argv[2] = "2";                   lens[2] = 1;
+    argv[3] = key;                   lens[3] = strlen(key);
+    argv[4] = set;                   lens[4] = strlen(set);
+    argv[5] = f.user;                lens[5] = (size_t) f.ulen;
+    argv[6] = ttl;                   lens[6] = strlen(ttl);
+    argv[7] = L->token;              lens[7] = SESSION_TOKEN_HEX;
+    argv[8] = max;                   lens[8] = strlen(max);
+    if (redis_client_command(session_login_created, L, 9, argv, lens) != RC_OK)
         session_login_end(t, L, 503);
 }
 
@@ -479,6 +674,7 @@ session_login_user(const struct redis_client_reply *r, void *arg)
                            session_login_verified, L, &id);
     explicit_bzero(f.pass, sizeof(f.pass));
     if (rc == RC_AGAIN) {
+        session_login_release(L, "refund");
         session_busy(t);
         free(L);
         session_resume(t);
@@ -490,42 +686,38 @@ session_login_user(const struct redis_client_reply *r, void *arg)
 }
 
 static void
-session_login_checked(const struct redis_client_reply *r, void *arg)
+session_login_reserved(const struct redis_client_reply *r, void *arg)
 {
     struct session_login *L = arg;
     struct txn *t = session_login_txn(L);
     struct session_form f;
-    char key[SESSION_KEY_MAX];
+    char key[SESSION_KEY_MAX], extra[96];
     const char *argv[3];
     size_t lens[3];
-    long long fails = 0;
 
     if (t == NULL)
         return;
-    if (r == NULL) {
-        session_login_end(t, L, 503);
+    if (r == NULL || r->type != REDIS_CLIENT_INTEGER) {
+        session_login_end(t, L, 503);       /* nothing was counted */
         return;
     }
-    if (session_form_read(t, &f) != RC_OK) {
-        session_login_end(t, L, 500);
-        return;
-    }
-    explicit_bzero(f.pass, sizeof(f.pass));
-    if (r->type == REDIS_CLIENT_STRING && r->len > 0 && r->len < 20) {
-        char num[24];
-        memcpy(num, r->str, r->len);
-        num[r->len] = '\0';
-        fails = strtoll(num, NULL, 10);
-    }
-    if (fails >= SESSION_FAIL_LIMIT) {
-        char extra[96];
-        snprintf(extra, sizeof(extra), "Retry-After: %d\r\n%s",
-                 SESSION_FAIL_WINDOW_S, session_no_store);
+    if (r->integer > 0) {
+        /* a count is used up: say when its window ends */
+        log_msg(LOG_INFO, "%s: login throttled (%s)", txn_client_addr(t),
+                L->pair_key);
+        snprintf(extra, sizeof(extra), "Retry-After: %lld\r\n%s",
+                 (long long) ((r->integer + 999) / 1000), session_no_store);
         txn_respond_error(t, 429, extra);
         free(L);
         session_resume(t);
         return;
     }
+    L->reserved = true;
+    if (session_form_read(t, &f) != RC_OK) {
+        session_login_end(t, L, 500);
+        return;
+    }
+    explicit_bzero(f.pass, sizeof(f.pass));
     snprintf(key, sizeof(key), "user:%s", f.user);
     argv[0] = "HGET"; lens[0] = 4;
     argv[1] = key;    lens[1] = strlen(key);
@@ -539,11 +731,15 @@ session_login(struct txn *t)
 {
     struct session_login *L;
     struct session_form f;
-    char key[SESSION_KEY_MAX];
-    const char *argv[2];
-    size_t lens[2];
-    int rc = session_form_read(t, &f);
+    char client[INET6_ADDRSTRLEN + 8], pair_max[16], client_max[16],
+         window[24];
+    const char *argv[8];
+    size_t lens[8];
+    int rc;
 
+    if (!session_same_site(t))
+        return;
+    rc = session_form_read(t, &f);
     explicit_bzero(f.pass, sizeof(f.pass));
     if (rc != RC_OK) {
         txn_respond_error(t, rc, session_no_store);
@@ -555,10 +751,24 @@ session_login(struct txn *t)
         return;
     }
     L->ref = session_ref(t);
-    snprintf(key, sizeof(key), "fail:%s", f.user);
-    argv[0] = "GET"; lens[0] = 3;
-    argv[1] = key;   lens[1] = strlen(key);
-    if (redis_client_command(session_login_checked, L, 2, argv, lens) != RC_OK) {
+    session_client_key(t, client, sizeof(client));
+    snprintf(L->pair_key, sizeof(L->pair_key), "login:fail:%s/%s", client,
+             f.user);
+    snprintf(L->client_key, sizeof(L->client_key), "login:fail:%s", client);
+    snprintf(pair_max, sizeof(pair_max), "%d", wctx.cfg.login_max_failures);
+    snprintf(client_max, sizeof(client_max), "%lld",
+             (long long) wctx.cfg.login_max_failures * SESSION_CLIENT_FAILS);
+    snprintf(window, sizeof(window), "%lld",
+             (long long) wctx.cfg.login_failure_window);
+    argv[0] = "EVAL";                 lens[0] = 4;
+    argv[1] = session_reserve_script; lens[1] = sizeof(session_reserve_script) - 1;
+    argv[2] = "2";                    lens[2] = 1;
+    argv[3] = L->pair_key;            lens[3] = strlen(L->pair_key);
+    argv[4] = L->client_key;          lens[4] = strlen(L->client_key);
+    argv[5] = pair_max;               lens[5] = strlen(pair_max);
+    argv[6] = client_max;             lens[6] = strlen(client_max);
+    argv[7] = window;                 lens[7] = strlen(window);
+    if (redis_client_command(session_login_reserved, L, 8, argv, lens) != RC_OK) {
         free(L);
         session_unavailable(t);
         return;
@@ -573,6 +783,13 @@ static const char session_clear_cookie[] =
 static const char session_clear_cookie_secure[] =
     "Set-Cookie: sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0; Secure\r\n";
 
+static const char *
+session_clear(const struct txn *t)
+{
+    return session_cookie_secure(t) ? session_clear_cookie_secure
+                                    : session_clear_cookie;
+}
+
 static void
 session_logout_done(const struct redis_client_reply *r, void *arg)
 {
@@ -580,30 +797,40 @@ session_logout_done(const struct redis_client_reply *r, void *arg)
 
     if (t == NULL)
         return;
-    if (r == NULL)
+    if (r == NULL || r->type != REDIS_CLIENT_INTEGER)
         session_unavailable(t);
     else
-        session_redirect(t, "/", session_cookie_secure(t)
-                                 ? session_clear_cookie_secure
-                                 : session_clear_cookie);
+        session_redirect(t, "/", session_clear(t));
     session_resume(t);
 }
 
+/* POST /logout ends the session its cookie names; with the form field
+ * all=1 ("log out everywhere") every session of that user. */
 void
 session_logout(struct txn *t)
 {
-    char token[SESSION_TOKEN_HEX + 1], key[SESSION_KEY_MAX];
-    const char *argv[2];
-    size_t lens[2];
+    char token[SESSION_TOKEN_HEX + 1], key[SESSION_KEY_MAX], all[8];
+    const char *argv[6], *body;
+    size_t lens[6], len;
+    int n;
 
+    if (!session_same_site(t))
+        return;
     if (session_cookie_token(t, token) != RC_OK) {
-        session_redirect(t, "/", session_clear_cookie);
+        session_redirect(t, "/", session_clear(t));
         return;
     }
+    body = txn_body(t, &len);
+    n = http_util_form_field(body, len, "all", all, sizeof(all));
     snprintf(key, sizeof(key), "session:%s", token);
-    argv[0] = "DEL"; lens[0] = 3;
-    argv[1] = key;   lens[1] = strlen(key);
-    if (session_command(t, session_logout_done, 2, argv, lens) != RC_OK)
+    argv[0] = "EVAL";                lens[0] = 4;
+    argv[1] = session_logout_script; lens[1] = sizeof(session_logout_script) - 1;
+    argv[2] = "1";                   lens[2] = 1;
+    argv[3] = key;                   lens[3] = strlen(key);
+    argv[4] = token;                 lens[4] = SESSION_TOKEN_HEX;
+    argv[5] = n == 1 && all[0] == '1' ? "all" : "one";
+    lens[5] = 3;
+    if (session_command(t, session_logout_done, 6, argv, lens) != RC_OK)
         session_unavailable(t);
 }
 
@@ -613,8 +840,12 @@ static void
 session_welcome_found(const struct redis_client_reply *r, void *arg)
 {
     struct txn *t = session_txn(arg);
-    char name[6 * SESSION_USER_MAX + 1], page[2048];
+    char name[6 * SESSION_USER_MAX + 1], page[4096], since[64], info[128];
+    const char *sp1, *sp2, *end;
+    long long since_s, count;
     struct http_head h;
+    struct tm tm;
+    time_t when;
     int n;
 
     if (t == NULL)
@@ -624,25 +855,45 @@ session_welcome_found(const struct redis_client_reply *r, void *arg)
         session_resume(t);
         return;
     }
-    if (r->type == REDIS_CLIENT_NIL
-        || http_util_html_escape(r->str, r->len, name, sizeof(name)) < 0) {
-        session_redirect(t, "/login.html", session_clear_cookie);
+    /* "<since> <sessions> <user>" */
+    end = r->type == REDIS_CLIENT_STRING ? r->str + r->len : NULL;
+    sp1 = end != NULL ? memchr(r->str, ' ', r->len) : NULL;
+    sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', (size_t) (end - sp1 - 1)) : NULL;
+    if (sp2 == NULL
+        || http_util_html_escape(sp2 + 1, (size_t) (end - sp2 - 1), name,
+                                 sizeof(name)) < 0) {
+        session_redirect(t, "/login.html", session_clear(t));
         session_resume(t);
         return;
     }
+    since_s = strtoll(r->str, NULL, 10);
+    count = strtoll(sp1 + 1, NULL, 10);
+    when = (time_t) since_s;
+    if (since_s > 0 && gmtime_r(&when, &tm) != NULL)
+        strftime(since, sizeof(since), "%Y-%m-%d %H:%M UTC", &tm);
+    else
+        snprintf(since, sizeof(since), "an earlier visit");
+    snprintf(info, sizeof(info), "%lld", count < 1 ? 1 : count);
     n = snprintf(page, sizeof(page),
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
         "<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        "<title>Welcome, %s</title>\n"
+        "<title>Welcome, %s - webserver</title>\n"
         "<link rel=\"stylesheet\" href=\"/style.css\">\n</head>\n<body>\n"
+        "<header><a class=\"brand\" href=\"/\">webserver</a>"
+        "<a href=\"/welcome\">My page</a></header>\n"
         "<main>\n<h1>Welcome, %s</h1>\n"
-        "<p>You are signed in. Your session stays alive while you use the "
-        "site.</p>\n"
+        "<p>You are signed in since %s. Your session ends %lld minutes "
+        "after your last visit.</p>\n"
+        "<p>Active sessions: <strong>%s</strong> (this browser and any "
+        "other where you are signed in).</p>\n"
         "<form method=\"post\" action=\"/logout\">"
         "<button type=\"submit\">Log out</button></form>\n"
+        "<form method=\"post\" action=\"/logout\">"
+        "<input type=\"hidden\" name=\"all\" value=\"1\">"
+        "<button type=\"submit\">Log out everywhere</button></form>\n"
         "<p><a href=\"/\">Home</a></p>\n</main>\n</body>\n</html>\n",
-        name, name);
+        name, name, since, (long long) (wctx.cfg.session_ttl / 60000), info);
     memset(&h, 0, sizeof(h));
     h.status = 200;
     h.content_type = "text/html; charset=utf-8";
@@ -655,8 +906,8 @@ void
 session_welcome(struct txn *t)
 {
     char token[SESSION_TOKEN_HEX + 1], key[SESSION_KEY_MAX], ttl[24];
-    const char *argv[4];
-    size_t lens[4];
+    const char *argv[5];
+    size_t lens[5];
 
     if (session_cookie_token(t, token) != RC_OK) {
         session_redirect(t, "/login.html", NULL);
@@ -664,10 +915,11 @@ session_welcome(struct txn *t)
     }
     snprintf(key, sizeof(key), "session:%s", token);
     snprintf(ttl, sizeof(ttl), "%lld", (long long) (wctx.cfg.session_ttl / 1000));
-    argv[0] = "GETEX"; lens[0] = 5;
-    argv[1] = key;     lens[1] = strlen(key);
-    argv[2] = "EX";    lens[2] = 2;
-    argv[3] = ttl;     lens[3] = strlen(ttl);
-    if (session_command(t, session_welcome_found, 4, argv, lens) != RC_OK)
+    argv[0] = "EVAL";                 lens[0] = 4;
+    argv[1] = session_welcome_script; lens[1] = sizeof(session_welcome_script) - 1;
+    argv[2] = "1";                    lens[2] = 1;
+    argv[3] = key;                    lens[3] = strlen(key);
+    argv[4] = ttl;                    lens[4] = strlen(ttl);
+    if (session_command(t, session_welcome_found, 5, argv, lens) != RC_OK)
         session_unavailable(t);
 }

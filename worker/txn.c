@@ -73,6 +73,22 @@ txn_cookie(const struct txn *t, size_t *len)
 }
 
 const char *
+txn_origin(const struct txn *t, size_t *len)
+{
+    const struct conn *c = conn_of_txn(t);
+
+    return txn_slice(c, c->rq->req.origin, len);
+}
+
+const char *
+txn_referer(const struct txn *t, size_t *len)
+{
+    const struct conn *c = conn_of_txn(t);
+
+    return txn_slice(c, c->rq->req.referer, len);
+}
+
+const char *
 txn_content_type(const struct txn *t, size_t *len)
 {
     const struct conn *c = conn_of_txn(t);

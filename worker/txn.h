@@ -42,6 +42,8 @@ const char *txn_cookie(const struct txn *t, size_t *len);
 const char *txn_content_type(const struct txn *t, size_t *len);
 const char *txn_accept_encoding(const struct txn *t, size_t *len);
 const char *txn_range(const struct txn *t, size_t *len);
+const char *txn_origin(const struct txn *t, size_t *len);
+const char *txn_referer(const struct txn *t, size_t *len);
 
 /* The parsed head, for code that evaluates several headers at once
  * (preconditions); its slices point into txn_head_data(). */

@@ -334,6 +334,7 @@ worker_main(const struct config *cfg, int chan_fd, int id)
         log_msg(LOG_CRIT, "cannot set up the session services");
         return 2;
     }
+    http_response_set_security(wctx.cfg.security_headers);
     http_response_load_pages(wctx.root_fd);
     if (cfg->tls_port >= 0 && transport_tls_init(cfg) != RC_OK)
         return 2;

@@ -17,3 +17,8 @@ add_integration_test(test_redis_client TIMEOUT 120)
 # Password hashing under a burst of logins: bounded queue, skipped jobs,
 # an answer for every client.
 add_integration_test(test_login_burst TIMEOUT 180)
+
+# Login security (issue 11): cross-site POSTs, throttling per client
+# address (clients bound to 127.0.0.2, .3, ...), security headers,
+# sessions and "log out everywhere".
+add_integration_test(test_security TIMEOUT 300)

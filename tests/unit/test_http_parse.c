@@ -108,7 +108,8 @@ req_same(const struct http_request *a, const struct http_request *b)
         && slice_same(a->accept_encoding, b->accept_encoding)
         && slice_same(a->content_type, b->content_type)
         && slice_same(a->user_agent, b->user_agent)
-        && slice_same(a->referer, b->referer);
+        && slice_same(a->referer, b->referer)
+        && slice_same(a->origin, b->origin);
 }
 
 /* ---- Request table ---- */
@@ -144,6 +145,7 @@ struct parse_case {
     const char *ctype;
     const char *ua;
     const char *referer;
+    const char *origin;
 };
 
 #define T(input, ...)                                                       \
@@ -165,7 +167,7 @@ static const struct parse_case parse_cases[] = {
       .query = ABSENT, .host = "a", .cookie = ABSENT, .range = ABSENT,
       .inm = ABSENT, .ims = ABSENT, .if_range = ABSENT, .ctype = ABSENT,
       .ua = ABSENT, .referer = ABSENT, .if_match = ABSENT, .ius = ABSENT,
-      .ae = ABSENT),
+      .ae = ABSENT, .origin = ABSENT),
     T("HEAD /x HTTP/1.1\r\n" HA "\r\n", .rc = RC_OK, .method = HTTP_HEAD,
       .version = 11, .keepalive = 1, .path = "/x"),
     T("POST /form HTTP/1.1\r\n" HA "Content-Length: 5\r\n\r\nhello",
@@ -267,6 +269,11 @@ static const struct parse_case parse_cases[] = {
     T(RL HA "User-Agent: curl/8.0\r\n\r\n", OK_GET11, .ua = "curl/8.0"),
     T(RL HA "Referer: http://r.example/\r\n\r\n", OK_GET11,
       .referer = "http://r.example/"),
+    T(RL HA "Origin: https://o.example:8443\r\n\r\n", OK_GET11,
+      .origin = "https://o.example:8443", .referer = ABSENT),
+    T(RL HA "origin: null\r\nOrigin: http://second\r\n\r\n", OK_GET11,
+      .origin = "null"),
+    T(RL HA "Origins: x\r\n\r\n", OK_GET11, .origin = ABSENT),
     T(RL HA "User-Agent: caf\xc3\xa9\tbar\r\n\r\n", OK_GET11,
       .ua = "caf\xc3\xa9\tbar"),
     T(RL HA "X-Unknown: v\r\nX-!#$%&'*+-.^_`|~: w\r\nX-Empty:\r\n\r\n",
@@ -490,6 +497,7 @@ check_expect(const struct parse_case *t, const char *how, size_t at,
             &r->cookie, &r->range, &r->if_none_match, &r->if_modified_since,
             &r->if_range, &r->content_type, &r->user_agent, &r->referer,
             &r->if_match, &r->if_unmodified_since, &r->accept_encoding,
+            &r->origin,
         };
         for (size_t i = 0; i < ARRAY_SIZE(all); i++)
             EXPECT((uint64_t) all[i]->off + all[i]->len <= r->head_len,
@@ -512,6 +520,7 @@ check_expect(const struct parse_case *t, const char *how, size_t at,
     EXPECT_SLICE(content_type, t->ctype);
     EXPECT_SLICE(user_agent, t->ua);
     EXPECT_SLICE(referer, t->referer);
+    EXPECT_SLICE(origin, t->origin);
 #undef EXPECT_SLICE
 #undef EXPECT_INT
 #undef EXPECT

@@ -439,6 +439,83 @@ test_session_util_username_charset(void **state)
     assert_int_equal(session_username_valid("ab!", 2), 0);
 }
 
+/* ---- http_util_same_origin ---- */
+
+struct origin_case {
+    int         line;
+    const char *s;          /* Origin or Referer value */
+    bool        https;      /* the request came over HTTPS */
+    const char *host;       /* its Host value */
+    bool        same;
+};
+
+static const struct origin_case origin_cases[] = {
+    { __LINE__, "http://example.com", false, "example.com", true },
+    { __LINE__, "http://example.com", false, "example.com:80", true },
+    { __LINE__, "http://example.com:80", false, "example.com", true },
+    { __LINE__, "http://EXAMPLE.com", false, "example.COM", true },
+    { __LINE__, "HTTP://example.com", false, "example.com", true },
+    { __LINE__, "http://example.com/login.html?x=1", false, "example.com", true },
+    { __LINE__, "http://example.com?x", false, "example.com", true },
+    { __LINE__, "http://example.com#top", false, "example.com", true },
+    { __LINE__, "http://127.0.0.1:8080", false, "127.0.0.1:8080", true },
+    { __LINE__, "http://127.0.0.1:8080/", false, "127.0.0.1:08080", true },
+    { __LINE__, "http://[::1]:8080", false, "[::1]:8080", true },
+    { __LINE__, "https://example.com", true, "example.com", true },
+    { __LINE__, "https://example.com:443", true, "example.com", true },
+    { __LINE__, "https://example.com:8443", true, "example.com:8443", true },
+    /* another origin */
+    { __LINE__, "http://evil.example", false, "example.com", false },
+    { __LINE__, "http://example.com.evil.example", false, "example.com", false },
+    { __LINE__, "http://example.co", false, "example.com", false },
+    { __LINE__, "http://example.com:8080", false, "example.com", false },
+    { __LINE__, "http://example.com", false, "example.com:8080", false },
+    { __LINE__, "http://127.0.0.1:8081", false, "127.0.0.1:8080", false },
+    { __LINE__, "http://[::1]:8080", false, "[::2]:8080", false },
+    /* the scheme is part of the origin */
+    { __LINE__, "https://example.com", false, "example.com", false },
+    { __LINE__, "http://example.com", true, "example.com", false },
+    { __LINE__, "http://example.com:443", true, "example.com", false },
+    { __LINE__, "ftp://example.com", false, "example.com", false },
+    { __LINE__, "example.com", false, "example.com", false },
+    { __LINE__, "//example.com", false, "example.com", false },
+    /* opaque or odd */
+    { __LINE__, "null", false, "example.com", false },
+    { __LINE__, "", false, "example.com", false },
+    { __LINE__, "http://", false, "example.com", false },
+    { __LINE__, "http:///login", false, "example.com", false },
+    { __LINE__, "http://user@example.com", false, "example.com", false },
+    { __LINE__, "http://evil.example\\@example.com", false, "example.com", false },
+    { __LINE__, "http://example.com:x", false, "example.com", false },
+    { __LINE__, "http://example.com:99999", false, "example.com", false },
+    { __LINE__, "http://[::1", false, "[::1]", false },
+    { __LINE__, "http://example.com", false, "", false },
+};
+
+static void
+test_session_util_same_origin(void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < ARRAY_SIZE(origin_cases); i++) {
+        const struct origin_case *t = &origin_cases[i];
+        size_t len = strlen(t->s), hlen = strlen(t->host);
+        /* exact-size copies: reading past LEN would show under ASan */
+        char *s = malloc(len + 1), *host = malloc(hlen + 1);
+        bool same;
+
+        assert_non_null(s);
+        assert_non_null(host);
+        memcpy(s, t->s, len);
+        memcpy(host, t->host, hlen);
+        same = http_util_same_origin(s, len, t->https, host, hlen);
+        free(s);
+        free(host);
+        if (same != t->same)
+            CASE_FAIL(t->line, "'%s' for %s://%s: %d, want %d", t->s,
+                      t->https ? "https" : "http", t->host, same, t->same);
+    }
+}
+
 /* ---- redis_client_backoff_next ---- */
 
 struct backoff_case {
@@ -511,6 +588,7 @@ main(void)
         cmocka_unit_test(test_session_util_token_distinct),
         cmocka_unit_test(test_session_util_username_valid),
         cmocka_unit_test(test_session_util_username_charset),
+        cmocka_unit_test(test_session_util_same_origin),
         cmocka_unit_test(test_session_util_backoff_table),
         cmocka_unit_test(test_session_util_backoff_sequence),
     };
