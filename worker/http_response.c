@@ -244,17 +244,110 @@ http_response_head(mpool *pool, struct buf *b, const struct http_head *h)
 
 #define HTTP_PAGE_MAX (16 * 1024)
 
+/* A file ROOT/errors/<status>.html, when the site has one: it replaces the
+ * page the template makes. */
 struct http_page {
     int     status;
-    char   *body;       /* NULL: use the built-in page */
+    char   *body;       /* NULL: use the template */
     size_t  len;
 };
 
 static struct http_page http_pages[] = {
     { 400, NULL, 0 }, { 401, NULL, 0 }, { 403, NULL, 0 }, { 404, NULL, 0 },
-    { 405, NULL, 0 }, { 409, NULL, 0 }, { 413, NULL, 0 }, { 429, NULL, 0 },
-    { 500, NULL, 0 }, { 503, NULL, 0 },
+    { 405, NULL, 0 }, { 408, NULL, 0 }, { 409, NULL, 0 }, { 411, NULL, 0 },
+    { 412, NULL, 0 }, { 413, NULL, 0 }, { 414, NULL, 0 }, { 415, NULL, 0 },
+    { 416, NULL, 0 }, { 417, NULL, 0 }, { 429, NULL, 0 }, { 431, NULL, 0 },
+    { 500, NULL, 0 }, { 501, NULL, 0 }, { 503, NULL, 0 }, { 505, NULL, 0 },
 };
+
+/* What the template says for each status the server sends: a heading
+ * (NULL: the reason phrase) and a paragraph of HTML for a person, with a
+ * way on. Links only, no script: the site needs none. */
+struct http_page_text {
+    int         status;
+    const char *title;
+    const char *text;
+};
+
+static const struct http_page_text http_page_texts[] = {
+    { 400, NULL, "The request could not be understood. If you were filling "
+      "in a form, check that the username has 3 to 32 letters, digits, "
+      "dots, dashes or underscores and that the password has 8 to 128 "
+      "characters, then try again: <a href=\"/register.html\">register</a> "
+      "or <a href=\"/login.html\">log in</a>." },
+    { 401, "Wrong username or password", "That username and password do "
+      "not match. <a href=\"/login.html\">Try again</a>. After several "
+      "failed attempts, logins from your address pause for a while." },
+    { 403, NULL, "The server refused this request.</p>\n<p>If a form on "
+      "another site sent you here: signing in, registering and signing out "
+      "only work from this site's own pages, so that no other site can do "
+      "them in your name. Use <a href=\"/login.html\">our login page</a>." },
+    { 404, NULL, "There is nothing at this address." },
+    { 405, NULL, "This address does not take that kind of request: pages "
+      "are read with GET, and only the forms post (to /register, /login "
+      "and /logout)." },
+    { 408, NULL, "The request took too long to arrive, so the server "
+      "stopped waiting. Please try again." },
+    { 409, "Username taken", "Someone already registered that username. "
+      "<a href=\"/register.html\">Pick another one</a>, or "
+      "<a href=\"/login.html\">log in</a> if it is yours." },
+    { 411, NULL, "A request with a body must say how long it is." },
+    { 412, NULL, "The page has changed since your copy was made, so the "
+      "request's condition no longer holds. Reload it and try again." },
+    { 413, NULL, "The request carries more data than the server accepts "
+      "at this address." },
+    { 414, NULL, "The address is longer than the server accepts." },
+    { 415, NULL, "The form was sent in an encoding the server does not "
+      "read. Please use the forms on this site: "
+      "<a href=\"/login.html\">log in</a>." },
+    { 416, NULL, "The part of the file asked for lies beyond its end." },
+    { 417, NULL, "The server cannot meet the request's Expect header." },
+    { 429, "Too many attempts", "Too many failed logins came from your "
+      "address. Logins from it pause for a few minutes; then "
+      "<a href=\"/login.html\">try again</a>." },
+    { 431, NULL, "The request's headers are larger than the server "
+      "accepts. Removing this site's cookies from your browser may help." },
+    { 500, NULL, "Something went wrong on the server. Please try again; if "
+      "it keeps happening, tell the site's operator." },
+    { 501, NULL, "The server does not support this kind of request." },
+    { 503, NULL, "Accounts and sessions are unavailable for a moment; the "
+      "pages still work. Please try again in a few seconds: "
+      "<a href=\"/login.html\">log in</a>." },
+    { 505, NULL, "The server speaks HTTP/1.0 and HTTP/1.1." },
+};
+
+/* The site's error page for STATUS from the one template, into OUT (LEN
+ * bytes). Returns its length. */
+static size_t
+http_page_render(int status, char *out, size_t len)
+{
+    const char *reason = http_status_text(status), *title = reason;
+    const char *text = "The server could not answer this request.";
+    int n;
+
+    for (size_t i = 0; i < ARRAY_SIZE(http_page_texts); i++) {
+        if (http_page_texts[i].status == status) {
+            if (http_page_texts[i].title != NULL)
+                title = http_page_texts[i].title;
+            text = http_page_texts[i].text;
+        }
+    }
+    n = snprintf(out, len,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+        "<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, "
+        "initial-scale=1\">\n"
+        "<title>%d %s - " WEBSERVER_NAME "</title>\n"
+        "<link rel=\"stylesheet\" href=\"/style.css\">\n"
+        "</head>\n<body>\n"
+        "<header><a class=\"brand\" href=\"/\">" WEBSERVER_NAME "</a>"
+        "<a href=\"/register.html\">Register</a>"
+        "<a href=\"/login.html\">Log in</a></header>\n"
+        "<main class=\"error\">\n<h1>%d %s</h1>\n<p>%s</p>\n"
+        "<p><a href=\"/\">Go home</a></p>\n</main>\n</body>\n</html>\n",
+        status, title, status, title, text);
+    return n < 0 ? 0 : (size_t) n >= len ? len - 1 : (size_t) n;
+}
 
 void
 http_response_load_pages(int root_fd)
@@ -297,23 +390,20 @@ int
 http_response_error(mpool *pool, struct buf *b, int status, bool keepalive,
                     bool http10, bool head_only, const char *extra)
 {
-    char body[512];
-    const char *page = body;
+    char body[2048];
+    const char *page = NULL;
     struct http_head h;
-    size_t len;
-    int n;
+    size_t len = 0;
 
-    n = snprintf(body, sizeof(body),
-                 "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
-                 "<body><h1>%d %s</h1><hr><p>" WEBSERVER_NAME "</p></body>"
-                 "</html>\n", status, http_status_text(status), status,
-                 http_status_text(status));
-    len = (size_t) n;
     for (size_t i = 0; i < ARRAY_SIZE(http_pages); i++) {
         if (http_pages[i].status == status && http_pages[i].body != NULL) {
             page = http_pages[i].body;
             len = http_pages[i].len;
         }
+    }
+    if (page == NULL) {
+        len = http_page_render(status, body, sizeof(body));
+        page = body;
     }
     memset(&h, 0, sizeof(h));
     h.status = status;

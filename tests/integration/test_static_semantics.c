@@ -906,9 +906,6 @@ test_static_semantics_shipped_variants(void **state)
 {
     static const char *const files[] = {
         "index.html", "login.html", "register.html", "style.css",
-        "errors/400.html", "errors/401.html", "errors/403.html",
-        "errors/404.html", "errors/409.html", "errors/429.html",
-        "errors/503.html",
     };
     struct ws_server *ws = *state;
     char src[WS_PATH_MAX + 64], var[WS_PATH_MAX + 64], out[WS_PATH_MAX + 64];
@@ -951,6 +948,36 @@ test_static_semantics_shipped_variants(void **state)
     assert_int_equal(r.status, 200);
     assert_string_equal(http_header(&r, "Content-Encoding"), "br");
     assert_string_equal(http_header(&r, "Content-Type"), HTML);
+    http_resp_free(&r);
+    http_conn_close(&c);
+    ws->passed = true;
+}
+
+/* Error pages come from one template, and a file root/errors/NNN.html
+ * replaces the page for its status. */
+static void
+test_static_semantics_error_page_override(void **state)
+{
+    struct ws_server *ws = *state;
+    char path[WS_PATH_MAX + 64];
+    struct http_resp r;
+    struct http_conn c;
+
+    path_in(path, sizeof(path), ws->root, "errors");
+    assert_int_equal(ws_mkdirs(path), 0);
+    path_in(path, sizeof(path), ws->root, "errors/404.html");
+    assert_int_equal(ws_write_text(path, "<p>our own 404</p>\n"), 0);
+    assert_int_equal(ws_start_conf(ws, CONF), 0);
+    open_conn(ws, &c);
+    req(&c, "GET", "/missing", NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.body, "<p>our own 404</p>\n");
+    http_resp_free(&r);
+    /* other statuses keep the template */
+    req(&c, "POST", "/missing", "Content-Length: 0\r\n", &r);
+    assert_int_equal(r.status, 405);
+    assert_non_null(strstr(r.body, "<h1>405 Method Not Allowed</h1>"));
+    assert_non_null(strstr(r.body, "href=\"/style.css\""));
     http_resp_free(&r);
     http_conn_close(&c);
     ws->passed = true;
@@ -1028,6 +1055,7 @@ main(int argc, char **argv)
         T(test_static_semantics_curl_compressed),
         T(test_static_semantics_gzip_static_off),
         T(test_static_semantics_shipped_variants),
+        T(test_static_semantics_error_page_override),
         T(test_static_semantics_cache_control_and_file_slash),
     };
 #undef T

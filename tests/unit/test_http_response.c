@@ -491,6 +491,88 @@ test_http_response_error_body_matches_length(void **state)
     }
 }
 
+/* Every status the server sends has a page from the one template: the
+ * site's stylesheet and bar, the status in the heading, a link home, and
+ * no link that needs script. */
+static void
+test_http_response_error_pages_one_style(void **state)
+{
+    static const int statuses[] = { 400, 401, 403, 404, 405, 408, 409, 411,
+                                    412, 413, 414, 415, 416, 417, 429, 431,
+                                    500, 501, 503, 505 };
+    struct fx *f = *state;
+
+    for (size_t i = 0; i < ARRAY_SIZE(statuses); i++) {
+        char h1[16];
+        const char *s, *body;
+        long clen;
+
+        reset(f);
+        assert_int_equal(http_response_error(f->pool, &f->b, statuses[i],
+                                             true, false, false, NULL), RC_OK);
+        s = output(f);
+        body = check_length(s, &clen);
+        assert_int_equal((long) strlen(body), clen);
+        snprintf(h1, sizeof(h1), "<h1>%d ", statuses[i]);
+        if (strstr(body, h1) == NULL
+            || strstr(body, "<link rel=\"stylesheet\" href=\"/style.css\">") == NULL
+            || strstr(body, "<header><a class=\"brand\" href=\"/\">") == NULL
+            || strstr(body, "<main class=\"error\">") == NULL
+            || strstr(body, "<a href=\"/\">Go home</a>") == NULL
+            || strstr(body, "The server could not answer") != NULL)
+            fail_msg("%d: not the site's page:\n%s", statuses[i], body);
+        if (strstr(body, "javascript:") != NULL || strstr(body, "<script") != NULL)
+            fail_msg("%d: the page needs script:\n%s", statuses[i], body);
+    }
+}
+
+/* security_headers: nosniff on every answer, the HTML policy on HTML. */
+static void
+test_http_response_security_headers(void **state)
+{
+    struct fx *f = *state;
+    struct http_head h;
+    const char *s;
+
+    memset(&h, 0, sizeof(h));
+    h.status = 200;
+    h.keepalive = true;
+    h.content_length = 0;
+
+    for (int on = 0; on <= 1; on++) {
+        http_response_set_security(on);
+
+        h.content_type = "text/html; charset=utf-8";
+        reset(f);
+        assert_int_equal(http_response_head(f->pool, &f->b, &h), RC_OK);
+        s = output(f);
+        assert_int_equal(strstr(s, "\r\nX-Content-Type-Options: nosniff\r\n")
+                         != NULL, on);
+        assert_int_equal(strstr(s, "\r\nX-Frame-Options: DENY\r\n") != NULL, on);
+        assert_int_equal(strstr(s, "\r\nContent-Security-Policy: ") != NULL, on);
+
+        h.content_type = "text/css";
+        reset(f);
+        assert_int_equal(http_response_head(f->pool, &f->b, &h), RC_OK);
+        s = output(f);
+        assert_int_equal(strstr(s, "\r\nX-Content-Type-Options: nosniff\r\n")
+                         != NULL, on);
+        assert_null(strstr(s, "X-Frame-Options"));
+        assert_null(strstr(s, "Content-Security-Policy"));
+
+        h.content_type = "text/htmlx";      /* not HTML */
+        reset(f);
+        assert_int_equal(http_response_head(f->pool, &f->b, &h), RC_OK);
+        assert_null(strstr(output(f), "Content-Security-Policy"));
+
+        h.content_type = NULL;              /* a 304, a redirect */
+        reset(f);
+        assert_int_equal(http_response_head(f->pool, &f->b, &h), RC_OK);
+        assert_int_equal(strstr(output(f), "nosniff") != NULL, on);
+    }
+    http_response_set_security(false);
+}
+
 /* HEAD: same head (Content-Length of the page GET would get), no body. */
 static void
 test_http_response_error_head_only(void **state)
@@ -625,6 +707,8 @@ main(void)
         T(test_http_response_head_appends),
         T(test_http_response_error_body_matches_length),
         T(test_http_response_error_head_only),
+        T(test_http_response_error_pages_one_style),
+        T(test_http_response_security_headers),
         T(test_http_response_error_connection_and_extra),
         T(test_http_response_error_416_single_content_range),
         T(test_http_response_head_encoding_vary_cache_control),
