@@ -144,12 +144,19 @@ net_fd_capacity(int max_conns)
 }
 
 long
-net_raise_nofile(void)
+net_raise_nofile(long want)
 {
     struct rlimit rl;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         return -1;
+    if (want > 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < (rlim_t) want) {
+        struct rlimit up = { (rlim_t) want, (rlim_t) want };
+        /* EPERM without the privilege, or above fs.nr_open: keep what
+         * there is */
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl = up;
+    }
     if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) < 0)

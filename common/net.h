@@ -31,9 +31,15 @@ int net_accept(int lfd);
  * is MAX_CONNS or less, and at least 1. */
 int net_fd_capacity(int max_conns);
 
-/* Raise the soft RLIMIT_NOFILE to the hard limit (children inherit it).
- * Returns the soft limit now in force. */
-long net_raise_nofile(void);
+/* Descriptors one process needs for MAX_CONNS connections: a socket each
+ * and, while a file is sent, the file; plus NET_FD_RESERVE. */
+#define NET_FD_NEED(max_conns) (2L * (max_conns) + NET_FD_RESERVE)
+
+/* Raise the soft RLIMIT_NOFILE to the hard limit, and both to WANT when
+ * the hard limit is lower and the process may raise it (CAP_SYS_RESOURCE,
+ * as a root-started server can; nginx's worker_rlimit_nofile). Children
+ * inherit it. Returns the soft limit now in force (-1: unlimited). */
+long net_raise_nofile(long want);
 
 /* The local port FD is bound to, or RC_ERR. */
 int net_local_port(int fd);

@@ -205,7 +205,7 @@ main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    net_raise_nofile();
+    net_raise_nofile(NET_FD_NEED(cfg.max_connections));
 
     lfd = master_listen(&cfg);
     if (lfd < 0)

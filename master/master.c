@@ -366,10 +366,6 @@ master_spawn(struct worker_slot *w, const struct config *cfg)
     w->chan_full = false;
     w->respawn_at = 0;
     w->max_conns = net_fd_capacity(cfg->max_connections);
-    if (w->max_conns < cfg->max_connections)
-        log_msg(LOG_WARN, "worker %d takes %d connections, not max_connections "
-                "%d: RLIMIT_NOFILE is too low (each needs 2 descriptors)",
-                w->id, w->max_conns, cfg->max_connections);
     w->spawned_at = clock_update();
     w->chan_ev = event_new(M.base, fds[0], EV_READ | EV_PERSIST, master_chan_cb, w);
     if (w->chan_ev == NULL || event_add(w->chan_ev, NULL) < 0) {
@@ -385,9 +381,21 @@ master_spawn(struct worker_slot *w, const struct config *cfg)
 static int
 master_spawn_generation(const struct config *cfg)
 {
-    int started = 0;
+    int started = 0, cap;
+    long nofile;
 
     M.generation++;
+    /* once per generation, and only when the limit really cuts what the
+     * configuration asks for (a reload may ask for more) */
+    nofile = net_raise_nofile(NET_FD_NEED(cfg->max_connections));
+    cap = net_fd_capacity(cfg->max_connections);
+    if (cap < cfg->max_connections)
+        log_msg(LOG_WARN, "workers take %d connections each, not "
+                "max_connections %d: RLIMIT_NOFILE is too low (%ld; each "
+                "connection needs 2 descriptors, a socket and the file it "
+                "sends): raise it (LimitNOFILE= in the systemd unit, ulimit "
+                "-n) or lower max_connections", cap, cfg->max_connections,
+                nofile);
     for (int i = 0; i < cfg->processes; i++) {
         struct worker_slot *w = proc_alloc();
         if (w == NULL) {
