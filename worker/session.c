@@ -34,6 +34,7 @@
 #include "clock.h"
 #include "crypt_pool.h"
 #include "defs.h"
+#include "form_page.h"
 #include "http_response.h"
 #include "http_util.h"
 #include "log.h"
@@ -373,6 +374,8 @@ session_form_read(const struct txn *t, struct session_form *f)
     size_t len;
     const char *ct = txn_content_type(t, &len), *body;
 
+    f->ulen = f->plen = -1;
+    f->user[0] = '\0';
     if (len > 0) {
         static const char form[] = "application/x-www-form-urlencoded";
         if (len < sizeof(form) - 1
@@ -387,6 +390,31 @@ session_form_read(const struct txn *t, struct session_form *f)
         || f->plen < SESSION_PASS_MIN || f->plen > SESSION_PASS_MAX)
         return 400;
     return RC_OK;
+}
+
+/* A form F that session_form_read() refused with RC: show PAGE again with
+ * what is wrong beside the field (415, a form no page of ours sends: the
+ * error page). */
+static void
+session_form_refuse(struct txn *t, enum form_page page, int rc,
+                    const struct session_form *f)
+{
+    bool user_ok = f->ulen >= 0
+                   && session_username_valid(f->user, (size_t) f->ulen);
+
+    if (rc != 400) {
+        txn_respond_error(t, rc, session_no_store);
+        return;
+    }
+    if (!user_ok)
+        form_page_respond(t, page, 400, FORM_PAGE_USERNAME,
+                          "A username has 3 to 32 letters, digits, dots, "
+                          "dashes or underscores.",
+                          f->ulen > 0 ? f->user : NULL, session_no_store);
+    else
+        form_page_respond(t, page, 400, FORM_PAGE_PASSWORD,
+                          "A password has 8 to 128 characters.", f->user,
+                          session_no_store);
 }
 
 static int
@@ -422,6 +450,20 @@ session_cookie_token(const struct txn *t, char *token)
 
 /* ---- Register ---- */
 
+/* 409: the register page again, the name kept for the user to change. */
+static void
+session_register_taken(struct txn *t)
+{
+    struct session_form f;
+
+    if (session_form_read(t, &f) != RC_OK)
+        f.user[0] = '\0';
+    explicit_bzero(f.pass, sizeof(f.pass));
+    form_page_respond(t, FORM_PAGE_REGISTER, 409, FORM_PAGE_USERNAME,
+                      "That username is taken: pick another one, or log in "
+                      "if it is yours.", f.user, session_no_store);
+}
+
 static void
 session_register_stored(const struct redis_client_reply *r, void *arg)
 {
@@ -432,9 +474,9 @@ session_register_stored(const struct redis_client_reply *r, void *arg)
     if (r == NULL || r->type != REDIS_CLIENT_INTEGER)
         session_unavailable(t);
     else if (r->integer == 1)
-        session_redirect(t, "/login.html", NULL);
+        session_redirect(t, "/login.html#created", NULL);
     else
-        txn_respond_error(t, 409, session_no_store);
+        session_register_taken(t);
     session_resume(t);
 }
 
@@ -478,7 +520,8 @@ session_register(struct txn *t)
         return;
     rc = session_form_read(t, &f);
     if (rc != RC_OK) {
-        txn_respond_error(t, rc, session_no_store);
+        explicit_bzero(f.pass, sizeof(f.pass));
+        session_form_refuse(t, FORM_PAGE_REGISTER, rc, &f);
         return;
     }
     if (redis_client_down()) {
@@ -619,7 +662,12 @@ session_login_verified(bool ok, const char *hash, void *arg)
     if (!ok || !L->known) {
         log_msg(LOG_INFO, "%s: failed login for \"%s\"", txn_client_addr(t),
                 f.user);
-        session_login_end(t, L, 401);
+        /* the failure is counted already */
+        form_page_respond(t, FORM_PAGE_LOGIN, 401, FORM_PAGE_FORM,
+                          "Wrong username or password.", f.user,
+                          session_challenge);
+        free(L);
+        session_resume(t);
         return;
     }
     session_login_release(L, "ok");
@@ -703,11 +751,21 @@ session_login_reserved(const struct redis_client_reply *r, void *arg)
     }
     if (r->integer > 0) {
         /* a count is used up: say when its window ends */
+        long long secs = (r->integer + 999) / 1000;
+        char msg[160];
+
         log_msg(LOG_INFO, "%s: login throttled (%s)", txn_client_addr(t),
                 L->pair_key);
-        snprintf(extra, sizeof(extra), "Retry-After: %lld\r\n%s",
-                 (long long) ((r->integer + 999) / 1000), session_no_store);
-        txn_respond_error(t, 429, extra);
+        snprintf(extra, sizeof(extra), "Retry-After: %lld\r\n%s", secs,
+                 session_no_store);
+        snprintf(msg, sizeof(msg), "Too many failed logins came from your "
+                 "address. Please try again in %lld minute%s.",
+                 (secs + 59) / 60, (secs + 59) / 60 == 1 ? "" : "s");
+        if (session_form_read(t, &f) != RC_OK)
+            f.user[0] = '\0';
+        explicit_bzero(f.pass, sizeof(f.pass));
+        form_page_respond(t, FORM_PAGE_LOGIN, 429, FORM_PAGE_FORM, msg,
+                          f.user, extra);
         free(L);
         session_resume(t);
         return;
@@ -742,7 +800,7 @@ session_login(struct txn *t)
     rc = session_form_read(t, &f);
     explicit_bzero(f.pass, sizeof(f.pass));
     if (rc != RC_OK) {
-        txn_respond_error(t, rc, session_no_store);
+        session_form_refuse(t, FORM_PAGE_LOGIN, rc, &f);
         return;
     }
     L = calloc(1, sizeof(*L));
@@ -790,6 +848,18 @@ session_clear(const struct txn *t)
                                     : session_clear_cookie;
 }
 
+/* Does the logout form ask to end every session ("all=1")? */
+static bool
+session_logout_all(const struct txn *t)
+{
+    char all[8];
+    size_t len;
+    const char *body = txn_body(t, &len);
+
+    return http_util_form_field(body, len, "all", all, sizeof(all)) == 1
+           && all[0] == '1';
+}
+
 static void
 session_logout_done(const struct redis_client_reply *r, void *arg)
 {
@@ -800,7 +870,9 @@ session_logout_done(const struct redis_client_reply *r, void *arg)
     if (r == NULL || r->type != REDIS_CLIENT_INTEGER)
         session_unavailable(t);
     else
-        session_redirect(t, "/", session_clear(t));
+        session_redirect(t, session_logout_all(t) ? "/#signed-out-everywhere"
+                                                  : "/#signed-out",
+                         session_clear(t));
     session_resume(t);
 }
 
@@ -809,26 +881,23 @@ session_logout_done(const struct redis_client_reply *r, void *arg)
 void
 session_logout(struct txn *t)
 {
-    char token[SESSION_TOKEN_HEX + 1], key[SESSION_KEY_MAX], all[8];
-    const char *argv[6], *body;
-    size_t lens[6], len;
-    int n;
+    char token[SESSION_TOKEN_HEX + 1], key[SESSION_KEY_MAX];
+    const char *argv[6];
+    size_t lens[6];
 
     if (!session_same_site(t))
         return;
     if (session_cookie_token(t, token) != RC_OK) {
-        session_redirect(t, "/", session_clear(t));
+        session_redirect(t, "/#signed-out", session_clear(t));
         return;
     }
-    body = txn_body(t, &len);
-    n = http_util_form_field(body, len, "all", all, sizeof(all));
     snprintf(key, sizeof(key), "session:%s", token);
     argv[0] = "EVAL";                lens[0] = 4;
     argv[1] = session_logout_script; lens[1] = sizeof(session_logout_script) - 1;
     argv[2] = "1";                   lens[2] = 1;
     argv[3] = key;                   lens[3] = strlen(key);
     argv[4] = token;                 lens[4] = SESSION_TOKEN_HEX;
-    argv[5] = n == 1 && all[0] == '1' ? "all" : "one";
+    argv[5] = session_logout_all(t) ? "all" : "one";
     lens[5] = 3;
     if (session_command(t, session_logout_done, 6, argv, lens) != RC_OK)
         session_unavailable(t);

@@ -24,6 +24,7 @@
 #include "crypt_pool.h"
 #include "file_cache.h"
 #include "defs.h"
+#include "form_page.h"
 #include "http_response.h"
 #include "log.h"
 #include "redis_client.h"
@@ -336,6 +337,7 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     }
     http_response_set_security(wctx.cfg.security_headers);
     http_response_load_pages(wctx.root_fd);
+    form_page_load(wctx.root_fd);
     if (cfg->tls_port >= 0 && transport_tls_init(cfg) != RC_OK)
         return 2;
 
@@ -371,6 +373,7 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     redis_client_deinit();
     crypt_pool_deinit();
     http_response_free_pages();
+    form_page_free();
     file_cache_clear();
     if (wctx.cfg.tls_port >= 0)
         log_msg(LOG_NOTICE, "tls handshakes: %llu ok, %llu resumed, "

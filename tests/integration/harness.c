@@ -1284,8 +1284,9 @@ set_timeouts(int fd)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+/* Connect to 127.0.0.1:PORT, from SRC (an IPv4 address) unless NULL. */
 static int
-tcp_connect(int port, int rcvbuf)
+tcp_connect_from(int port, int rcvbuf, const char *src)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET,
                               .sin_port = htons((uint16_t) port) };
@@ -1293,6 +1294,20 @@ tcp_connect(int port, int rcvbuf)
 
     if (fd == -1) {
         return -1;
+    }
+    if (src != NULL) {
+        struct sockaddr_in from = { .sin_family = AF_INET };
+        if (inet_pton(AF_INET, src, &from.sin_addr) != 1) {
+            close(fd);
+            errno = EINVAL;
+            return -1;
+        }
+        if (bind(fd, (struct sockaddr *) &from, sizeof(from)) == -1) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
     }
     if (rcvbuf > 0) {
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
@@ -1308,6 +1323,25 @@ tcp_connect(int port, int rcvbuf)
         }
     }
     return fd;
+}
+
+static int
+tcp_connect(int port, int rcvbuf)
+{
+    return tcp_connect_from(port, rcvbuf, NULL);
+}
+
+int
+http_conn_open_from(struct http_conn *c, int port, const char *src)
+{
+    memset(c, 0, sizeof(*c));
+    c->port = port;
+    c->fd = tcp_connect_from(port, 0, src);
+    if (c->fd == -1) {
+        return http_fail(-1, "connect from %s to 127.0.0.1:%d: %s", src, port,
+                         strerror(errno));
+    }
+    return 0;
 }
 
 int

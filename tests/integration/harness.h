@@ -316,6 +316,9 @@ struct http_conn {
  * Returns 0 or -1 (reason in http_strerror()). */
 int http_conn_open(struct http_conn *c, int port);
 int http_conn_open_rcvbuf(struct http_conn *c, int port, int rcvbuf);
+/* The same from the local address SRC ("127.0.0.2": any of 127.0.0.0/8
+ * works on Linux without setup), for tests of per-client behaviour. */
+int http_conn_open_from(struct http_conn *c, int port, const char *src);
 void http_conn_close(struct http_conn *c);
 
 /* Send all of DATA. Returns HTTP_OK, HTTP_CLOSED_EARLY (EPIPE, ECONNRESET)

@@ -22,3 +22,7 @@ add_integration_test(test_login_burst TIMEOUT 180)
 # address (clients bound to 127.0.0.2, .3, ...), security headers,
 # sessions and "log out everywhere".
 add_integration_test(test_security TIMEOUT 300)
+
+# Forms that answer in place: the site's login and register pages shown
+# again with the message beside the field and the username kept.
+add_integration_test(test_forms TIMEOUT 120)

@@ -19,15 +19,11 @@
 #include <stdbool.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -58,31 +54,6 @@ fx_start(struct ws_redis_fx *f, const char *extra)
 
 /* ---- HTTP from a chosen loopback address ---- */
 
-/* Connect from SRC (an address of 127.0.0.0/8) to the server. */
-static void
-open_from(struct http_conn *c, int port, const char *src)
-{
-    struct sockaddr_in from = { 0 }, to = { 0 };
-    struct timeval tv = { WS_IO_TIMEOUT_S, 0 };
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    assert_true(fd >= 0);
-    from.sin_family = AF_INET;
-    assert_int_equal(inet_pton(AF_INET, src, &from.sin_addr), 1);
-    if (bind(fd, (struct sockaddr *) &from, sizeof(from)) != 0)
-        fail_msg("bind to %s: %s", src, strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    to.sin_family = AF_INET;
-    to.sin_port = htons((uint16_t) port);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *) &to, sizeof(to)) != 0)
-        fail_msg("connect from %s: %s", src, strerror(errno));
-    memset(c, 0, sizeof(*c));
-    c->fd = fd;
-    c->port = port;
-}
-
 /* METHOD PATH from SRC with header lines HDRS (may be NULL) and, unless
  * NULL, a form BODY; the answer in *R (free it). */
 static void
@@ -98,7 +69,8 @@ req(int port, const char *src, const char *method, const char *path,
         snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
                  "Content-Type: application/x-www-form-urlencoded\r\n"
                  "Content-Length: %zu\r\n", strlen(body));
-    open_from(&c, port, src);
+    if (http_conn_open_from(&c, port, src) != 0)
+        fail_msg("%s", http_strerror());
     rc = http_send_request(&c, method, path, extra);
     if (rc == HTTP_OK && body != NULL)
         rc = http_send(&c, body, strlen(body));

@@ -444,8 +444,8 @@ do_register(int port, const char *user, const char *pass)
     status = r.status;
     if (status == 303) {
         const char *loc = http_header(&r, "Location");
-        if (loc == NULL || strcmp(loc, "/login.html") != 0) {
-            print_error("register %s: 303 to '%s', want /login.html\n", user,
+        if (loc == NULL || strcmp(loc, "/login.html#created") != 0) {
+            print_error("register %s: 303 to '%s', want /login.html#created\n", user,
                         loc ? loc : "(none)");
             http_resp_free(&r);
             fail();
@@ -674,7 +674,7 @@ run_flow(struct fx *f, const char *user, const char *pass)
         const char *ck;
         snprintf(cookie, sizeof(cookie), "theme=dark; sid=%s", token);
         REQ_OK(post_form(port, "/logout", "", cookie, &r));
-        assert_redirect(&r, "/", __LINE__);
+        assert_redirect(&r, "/#signed-out", __LINE__);
         ck = http_header(&r, "Set-Cookie");
         assert_non_null(ck);
         assert_true(strncmp(ck, "sid=;", 5) == 0);
@@ -745,7 +745,7 @@ test_session_welcome_without_session(void **state)
 
     /* logout without a session still clears the cookie */
     REQ_OK(post_form(port, "/logout", "", NULL, &r));
-    assert_redirect(&r, "/", __LINE__);
+    assert_redirect(&r, "/#signed-out", __LINE__);
     assert_non_null(http_header(&r, "Set-Cookie"));
     assert_non_null(strstr(http_header(&r, "Set-Cookie"), "Max-Age=0"));
     http_resp_free(&r);
@@ -1456,7 +1456,7 @@ test_session_keepalive_pipelined(void **state)
     REQ_OK(http_send_request(&c, "POST", "/register", head));
     REQ_OK(http_send(&c, reg, strlen(reg)));
     REQ_OK(http_read_response(&c, false, &r));
-    assert_redirect(&r, "/login.html", __LINE__);
+    assert_redirect(&r, "/login.html#created", __LINE__);
     assert_true(r.keepalive);
     http_resp_free(&r);
     REQ_OK(http_send_request(&c, "POST", "/login", head));
@@ -1504,7 +1504,7 @@ test_session_keepalive_pipelined(void **state)
     assert_non_null(strstr(r.body, "nina"));
     http_resp_free(&r);
     REQ_OK(http_read_response(&c, false, &r));
-    assert_redirect(&r, "/", __LINE__);
+    assert_redirect(&r, "/#signed-out", __LINE__);
     http_resp_free(&r);
     REQ_OK(http_read_response(&c, false, &r));
     assert_redirect(&r, "/login.html", __LINE__);
@@ -1571,7 +1571,7 @@ test_session_content_type(void **state)
     REQ_OK(http_send_request(&c, "POST", "/register", head));
     REQ_OK(http_send(&c, body, strlen(body)));
     REQ_OK(http_read_response(&c, false, &r));
-    assert_redirect(&r, "/login.html", __LINE__);
+    assert_redirect(&r, "/login.html#created", __LINE__);
     http_resp_free(&r);
     snprintf(head, sizeof(head), "Content-Type: text/plain\r\n"
              "Content-Length: %zu\r\n", strlen(body));
