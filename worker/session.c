@@ -40,6 +40,7 @@
 #include "log.h"
 #include "net.h"
 #include "redis_client.h"
+#include "site_nav.h"
 #include "txn.h"
 #include "worker_ctx.h"
 
@@ -950,7 +951,7 @@ session_welcome_found(const struct redis_client_reply *r, void *arg)
         "<title>Welcome, %s - webserver</title>\n"
         "<link rel=\"stylesheet\" href=\"/style.css\">\n</head>\n<body>\n"
         "<header><a class=\"brand\" href=\"/\">webserver</a>"
-        "<a href=\"/welcome\">My page</a></header>\n"
+        SITE_NAV_SIGNED_IN "</header>\n"
         "<main>\n<h1>Welcome, %s</h1>\n"
         "<p>You are signed in since %s. Your session ends %lld minutes "
         "after your last visit.</p>\n"

@@ -22,6 +22,7 @@
 #include "http_parse.h"
 #include "http_response.h"
 #include "log.h"
+#include "site_nav.h"
 #include "txn.h"
 #include "worker_ctx.h"
 
@@ -477,6 +478,8 @@ struct static_obj {
     const char     *body;   /* ... from memory (the file cache) */
     enum static_enc enc;    /* its content coding */
     bool            vary;   /* the file has variants: Vary: Accept-Encoding */
+    bool            personal;   /* made for this visitor (site_nav.h):
+                                 * private, Vary: Cookie */
 };
 
 /* ---- Multipart ranges ---- */
@@ -607,6 +610,14 @@ static_respond(struct txn *t, const struct static_obj *o)
     h.vary_encoding = o->vary;
     if (wctx.cfg.static_cache_control[0] != '\0')
         h.cache_control = wctx.cfg.static_cache_control;
+    if (o->personal) {
+        /* the cookie chose this one, and Accept-Encoding may choose for
+         * others: one Vary naming both */
+        h.cache_control = "private";
+        h.extra = o->vary ? "Vary: Accept-Encoding, Cookie\r\n"
+                          : "Vary: Cookie\r\n";
+        h.vary_encoding = false;
+    }
 
     rc = static_preconditions(r, data, o->etag, o->mtime, &range_ok);
     if (rc != 0) {
@@ -663,9 +674,39 @@ static_respond_cached(struct txn *t, const struct file_cache_entry *e,
                       bool vary)
 {
     struct static_obj o = { (off_t) e->size, e->mtime.tv_sec, e->mime, e->etag,
-                            -1, e->body, (enum static_enc) e->enc, vary };
+                            -1, e->body, (enum static_enc) e->enc, vary,
+                            false };
 
     static_respond(t, &o);
+}
+
+/* A cached HTML page E for a visitor with a session cookie: the page with
+ * the signed-in bar (site_nav.h), not compressed, its own ETag. Returns
+ * RC_OK once answered, RC_DONE when E is no such page. */
+static int
+static_respond_signed_in(struct txn *t, const struct file_cache_entry *e,
+                         bool vary)
+{
+    char page[FILE_CACHE_FILE_MAX + sizeof(SITE_NAV_SIGNED_IN)];
+    char etag[FILE_CACHE_ETAG_MAX + 4];
+    size_t clen, el = strlen(e->etag);
+    const char *cookie = txn_cookie(t, &clen);
+    long n;
+
+    if (strncmp(e->mime, "text/html", 9) != 0 || el < 2
+        || !site_nav_signed_in(cookie, clen))
+        return RC_DONE;
+    n = site_nav_render(e->body, e->size, page, sizeof(page));
+    if (n < 0)
+        return RC_DONE;
+    /* "tag" -> "tag-in": another representation, another strong tag */
+    snprintf(etag, sizeof(etag), "%.*s-in\"", (int) (el - 1), e->etag);
+    {
+        struct static_obj o = { (off_t) n, e->mtime.tv_sec, e->mime, etag,
+                                -1, page, STATIC_ENC_IDENTITY, vary, true };
+        static_respond(t, &o);
+    }
+    return RC_OK;
 }
 
 /* ---- Precompressed variants ---- */
@@ -769,6 +810,7 @@ static_serve_variant(struct txn *t, const char *key, const char *file,
     o.body = NULL;
     o.enc = enc;
     o.vary = true;
+    o.personal = false;
     static_respond(t, &o);
     return RC_OK;
 }
@@ -823,6 +865,9 @@ static_file_serve(struct txn *t, const char *path)
     key[rl + (dir_slash ? 1 : 0)] = '\0';
     e = file_cache_get(wctx.root_fd, key, STATIC_ENC_IDENTITY);
     if (e != NULL) {
+        if (txn_request(t)->cookie.len > 0
+            && static_respond_signed_in(t, e, e->variants != 0) == RC_OK)
+            return;
         if (wctx.cfg.gzip_static && static_mime_compressible(e->mime)) {
             /* the hot path: no variants, looked for less than a second ago */
             variants = e->variants;
@@ -898,6 +943,11 @@ static_file_serve(struct txn *t, const char *path)
     e = file_cache_put(key, STATIC_ENC_IDENTITY, rel, fd, &st, mime, etag);
     if (e != NULL && wctx.cfg.gzip_static)
         file_cache_set_variants(key, variants, clock_now());
+    if (e != NULL && txn_request(t)->cookie.len > 0
+        && static_respond_signed_in(t, e, variants != 0) == RC_OK) {
+        close(fd);
+        return;
+    }
     if (variants != 0
         && static_negotiate(t, key, rel, &st.st_mtim, mime, &variants) == RC_OK) {
         close(fd);
@@ -916,5 +966,6 @@ static_file_serve(struct txn *t, const char *path)
     o.body = NULL;
     o.enc = STATIC_ENC_IDENTITY;
     o.vary = variants != 0;
+    o.personal = false;
     static_respond(t, &o);
 }

@@ -245,6 +245,80 @@ test_forms_without_site_pages(void **state)
     f->ws.passed = true;
 }
 
+/* GET PATH with header lines HDRS; the answer in *R. */
+static void
+get(int port, const char *path, const char *hdrs, struct http_resp *r)
+{
+    struct http_conn c;
+    char extra[512];
+
+    snprintf(extra, sizeof(extra), "Connection: close\r\n%s", hdrs);
+    if (http_conn_open(&c, port) != 0
+        || http_request(&c, "GET", path, extra, r) != HTTP_OK)
+        fail_msg("GET %s: %s", path, http_strerror());
+    http_conn_close(&c);
+}
+
+#define SID "sid=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* The bar of a static page: "Register / Log in" without a session cookie,
+ * "My page / Log out" with one, no script either way; the signed-in page
+ * is its own representation (ETag, Vary: Cookie, private, uncompressed). */
+static void
+test_forms_signed_in_bar(void **state)
+{
+    struct ws_redis_fx *f = *state;
+    struct http_resp out, in, r;
+    char hdr[256], etag[128];
+    const char *pages[] = { "/", "/login.html", "/register.html" };
+
+    fx_start(f, true, NULL);
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        get(f->ws.port, pages[i], "", &out);
+        assert_int_equal(out.status, 200);
+        get(f->ws.port, pages[i], "Accept-Encoding: gzip, br\r\n"
+            "Cookie: theme=dark; " SID "\r\n", &in);
+        assert_int_equal(in.status, 200);
+
+        assert_non_null(strstr(out.body, "<a href=\"/register.html\">Register</a>"
+                                         "<a href=\"/login.html\">Log in</a>"));
+        assert_null(strstr(out.body, "action=\"/logout\""));
+
+        assert_non_null(strstr(in.body, "<!--nav--><a href=\"/welcome\">My page</a>"
+                               "<form class=\"nav-form\" method=\"post\" "
+                               "action=\"/logout\"><button type=\"submit\">"
+                               "Log out</button></form><!--/nav--></header>"));
+        assert_null(strstr(in.body, ">Register</a><a href=\"/login.html\">Log in"));
+        assert_null(http_header(&in, "Content-Encoding"));
+        assert_string_equal(http_header(&in, "Vary"), "Accept-Encoding, Cookie");
+        assert_string_equal(http_header(&in, "Cache-Control"), "private");
+        assert_true(strcmp(http_header(&in, "ETag"), http_header(&out, "ETag")) != 0);
+        assert_int_equal((long) in.body_len,
+                         strtol(http_header(&in, "Content-Length"), NULL, 10));
+        snprintf(etag, sizeof(etag), "%s", http_header(&in, "ETag"));
+        http_resp_free(&out);
+        http_resp_free(&in);
+
+        /* revalidation of the signed-in page */
+        snprintf(hdr, sizeof(hdr), "Cookie: " SID "\r\nIf-None-Match: %s\r\n",
+                 etag);
+        get(f->ws.port, pages[i], hdr, &r);
+        assert_int_equal(r.status, 304);
+        http_resp_free(&r);
+    }
+    /* something that is not a session token: the signed-out bar */
+    get(f->ws.port, "/", "Cookie: sid=nonsense\r\n", &r);
+    assert_non_null(strstr(r.body, ">Register</a>"));
+    http_resp_free(&r);
+    /* not HTML: untouched */
+    get(f->ws.port, "/style.css", "Cookie: " SID "\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_true(http_header(&r, "Vary") == NULL
+                || strstr(http_header(&r, "Vary"), "Cookie") == NULL);
+    http_resp_free(&r);
+    f->ws.passed = true;
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, ws_redis_fixture_setup, \
                                               ws_redis_fixture_teardown)
 
@@ -256,6 +330,7 @@ main(void)
         T(test_forms_register_refused_in_place),
         T(test_forms_confirmations),
         T(test_forms_without_site_pages),
+        T(test_forms_signed_in_bar),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

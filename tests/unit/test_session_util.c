@@ -15,6 +15,7 @@
 #include "http_util.h"
 #include "redis_client.h"
 #include "session.h"
+#include "site_nav.h"
 
 #define NOCHECK ((const char *) 0)  /* expected output not compared */
 
@@ -516,6 +517,45 @@ test_session_util_same_origin(void **state)
     }
 }
 
+/* ---- site_nav ---- */
+
+static void
+test_session_util_site_nav(void **state)
+{
+    static const char tok[] = "0123456789abcdef0123456789abcdef"
+                              "0123456789abcdef0123456789abcdef";
+    static const char page[] = "<header>B<!--nav--><a>R</a><!--/nav--></header>x";
+    char c1[128], out[512];
+    long n;
+
+    (void) state;
+    snprintf(c1, sizeof(c1), "a=1; sid=%s; b=2", tok);
+    assert_true(site_nav_signed_in(c1, strlen(c1)));
+    snprintf(c1, sizeof(c1), "sid=%.63s", tok);                 /* short */
+    assert_false(site_nav_signed_in(c1, strlen(c1)));
+    snprintf(c1, sizeof(c1), "sid=%.63sA", tok);                /* upper */
+    assert_false(site_nav_signed_in(c1, strlen(c1)));
+    snprintf(c1, sizeof(c1), "xsid=%s", tok);                   /* other name */
+    assert_false(site_nav_signed_in(c1, strlen(c1)));
+    assert_false(site_nav_signed_in("", 0));
+    snprintf(c1, sizeof(c1), "sid=%s", tok);                    /* LEN counts */
+    assert_false(site_nav_signed_in(c1, strlen(c1) - 1));
+
+    n = site_nav_render(page, sizeof(page) - 1, out, sizeof(out));
+    assert_true(n > 0);
+    out[n] = '\0';
+    assert_string_equal(out, "<header>B<!--nav-->" SITE_NAV_SIGNED_IN
+                             "<!--/nav--></header>x");
+    /* no markers, one only, closing before opening, no room */
+    assert_int_equal(site_nav_render("<header></header>", 17, out, sizeof(out)), -1);
+    assert_int_equal(site_nav_render("<!--nav-->x", 11, out, sizeof(out)), -1);
+    assert_int_equal(site_nav_render("<!--/nav--><!--nav-->", 21, out,
+                                     sizeof(out)), -1);
+    assert_int_equal(site_nav_render(page, sizeof(page) - 1, out, 40), -1);
+    /* LEN bounds the search: a marker past it is not seen */
+    assert_int_equal(site_nav_render(page, 25, out, sizeof(out)), -1);
+}
+
 /* ---- redis_client_backoff_next ---- */
 
 struct backoff_case {
@@ -589,6 +629,7 @@ main(void)
         cmocka_unit_test(test_session_util_username_valid),
         cmocka_unit_test(test_session_util_username_charset),
         cmocka_unit_test(test_session_util_same_origin),
+        cmocka_unit_test(test_session_util_site_nav),
         cmocka_unit_test(test_session_util_backoff_table),
         cmocka_unit_test(test_session_util_backoff_sequence),
     };
