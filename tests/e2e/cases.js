@@ -74,6 +74,8 @@ function addCases(h) {
         });
         const err = await page.$eval('video', (v) => v.error && v.error.code);
         assert.equal(err, null, `the video reports media error ${err}`);
+        // for the picture: wait until the player has stopped loading (no spinner)
+        await page.waitForFunction(() => document.querySelector('video').networkState !== HTMLMediaElement.NETWORK_LOADING);
         await shot(page, 'index');
     });
 
