@@ -60,6 +60,68 @@ async function sessionCookie(page) {
     return (await page.cookies()).find((c) => c.name === 'sid');
 }
 
+// Seek the page's video to the middle and let it play on: the position must
+// get from the seek point at least halfway to the end (media time, not a
+// clock), with no media error, and the video must have come in 206 answers.
+// `src`: play that file instead of the browser's pick among the <source>s.
+async function seekAndPlay(page, watch, src) {
+    const seen = src ? watch.responses.length : 0;   // the answers for this file
+    await page.evaluate((src) => {
+        const v = document.querySelector('video');
+        window.__e2eMediaErrors = [];
+        const note = (e) => window.__e2eMediaErrors.push(`${e.target.tagName} ${e.target.src || e.target.currentSrc}`);
+        v.addEventListener('error', note);
+        for (const s of v.querySelectorAll('source'))
+            s.addEventListener('error', note);
+        if (src) {
+            v.src = src;
+            v.load();
+        }
+    }, src);
+    await page.waitForFunction((src) => {
+        const v = document.querySelector('video');
+        return v.error || window.__e2eMediaErrors.length > 0
+            || ((!src || v.currentSrc === src) && v.readyState >= 1 && Number.isFinite(v.duration) && v.duration > 0);
+    }, {}, src);
+    const { duration, current, error } = await page.$eval('video', (v) => ({
+        duration: v.duration, current: v.currentSrc, error: v.error && `${v.error.code} ${v.error.message}` }));
+    assert.equal(error, null, `media error loading ${src || current}: ${error}`);
+    const target = duration / 2;
+    const goal = target + (duration - target) / 2;
+    await page.evaluate((t) => {
+        const v = document.querySelector('video');
+        v.muted = true;          // a muted video may play without a click
+        window.__e2eSeeked = false;
+        v.addEventListener('seeked', () => { window.__e2eSeeked = true; }, { once: true });
+        v.currentTime = t;
+        return v.play();
+    }, target);
+    await page.waitForFunction((g) => {
+        const v = document.querySelector('video');
+        return v.error || window.__e2eMediaErrors.length > 0 || (window.__e2eSeeked && (v.currentTime >= g || v.ended));
+    }, {}, goal);
+    const state = await page.evaluate(() => {
+        const v = document.querySelector('video');
+        v.pause();
+        return { error: v.error && `${v.error.code} ${v.error.message}`, errors: window.__e2eMediaErrors,
+                 currentTime: v.currentTime, ended: v.ended };
+    });
+    assert.equal(state.error, null, `media error while playing ${current}: ${state.error}`);
+    assert.deepEqual(state.errors, [], `error events on the video: ${state.errors.join(', ')}`);
+    assert.ok(state.currentTime >= goal || state.ended,
+              `${current}: currentTime ${state.currentTime} did not get from the seek point ${target} to ${goal}`);
+    const media = watch.responses.slice(seen).filter((r) => r.resourceType === 'media' || r.url === current);
+    const partial = media.filter((r) => r.url === current && r.status === 206);
+    assert.ok(partial.length > 0,
+              `no 206 answer for ${current}; media answers: ${media.map((r) => `${r.status} ${r.url}`).join(', ') || 'none'}`);
+    for (const r of partial) {
+        assert.match(r.headers['content-range'] || '', /^bytes \d+-\d+\/\d+$/,
+                     `206 for ${r.url} has Content-Range "${r.headers['content-range']}"`);
+    }
+    console.log(`    note: ${current} (${duration.toFixed(1)} s) seeked to ${target.toFixed(1)} s, played to ${state.currentTime.toFixed(1)} s; `
+                + `answers: ${partial.map((r) => `206 ${r.headers['content-range']}`).join(', ')}`);
+}
+
 function addCases(h) {
     h.add('home page: stylesheet, image and video metadata load', async ({ base, page, shot }) => {
         await open(page, `${base}/`);
@@ -163,54 +225,24 @@ function addCases(h) {
 
     h.add('video: seeks to the middle and plays on', async ({ base, page, watch }) => {
         await open(page, `${base}/`);
-        await page.evaluate(() => {
-            const v = document.querySelector('video');
-            window.__e2eMediaErrors = [];
-            const note = (e) => window.__e2eMediaErrors.push(`${e.target.tagName} ${e.target.src || e.target.currentSrc}`);
-            v.addEventListener('error', note);
-            for (const s of v.querySelectorAll('source'))
-                s.addEventListener('error', note);
-        });
-        await page.waitForFunction(() => {
-            const v = document.querySelector('video');
-            return v.error || (v.readyState >= 1 && Number.isFinite(v.duration) && v.duration > 0);
-        });
-        const { duration, src } = await page.$eval('video', (v) => ({ duration: v.duration, src: v.currentSrc }));
-        assert.ok(duration > 0, `video duration ${duration}`);
-        const target = duration / 2;
-        await page.evaluate((t) => {
-            const v = document.querySelector('video');
-            v.muted = true;          // a muted video may play without a click
-            window.__e2eSeeked = false;
-            v.addEventListener('seeked', () => { window.__e2eSeeked = true; }, { once: true });
-            v.currentTime = t;
-            return v.play();
-        }, target);
-        // plays on: the position moves from the seek point at least halfway
-        // to the end (media time, not a clock), or playback ends
-        const goal = target + (duration - target) / 2;
-        await page.waitForFunction((g) => {
-            const v = document.querySelector('video');
-            return v.error || window.__e2eMediaErrors.length > 0 || (window.__e2eSeeked && (v.currentTime >= g || v.ended));
-        }, {}, goal);
-        const state = await page.evaluate(() => {
-            const v = document.querySelector('video');
-            return { error: v.error && `${v.error.code} ${v.error.message}`, errors: window.__e2eMediaErrors,
-                     currentTime: v.currentTime, ended: v.ended };
-        });
-        assert.equal(state.error, null, `media error while playing ${src}: ${state.error}`);
-        assert.deepEqual(state.errors, [], `error events on the video: ${state.errors.join(', ')}`);
-        assert.ok(state.currentTime >= goal || state.ended,
-                  `currentTime ${state.currentTime} did not get from the seek point ${target} to ${goal}`);
-        const media = watch.responses.filter((r) => r.resourceType === 'media');
-        const partial = media.filter((r) => r.status === 206);
-        assert.ok(partial.length > 0,
-                  `no 206 answer for the video; media answers: ${media.map((r) => `${r.status} ${r.url}`).join(', ') || 'none'}`);
-        console.log(`    note: ${src} (${duration.toFixed(1)} s) seeked to ${target.toFixed(1)} s, played to ${state.currentTime.toFixed(1)} s; `
-                    + `media answers: ${media.map((r) => `${r.status} ${r.headers['content-range'] || ''}`).join(', ')}`);
-        for (const r of partial) {
-            assert.match(r.headers['content-range'] || '', /^bytes \d+-\d+\/\d+$/,
-                         `206 for ${r.url} has Content-Range "${r.headers['content-range']}"`);
+        await seekAndPlay(page, watch, null);
+    });
+
+    h.add('video: the other sources play too, as in browsers that pick them', async ({ base, page, watch }) => {
+        await open(page, `${base}/`);
+        await page.waitForFunction(() => document.querySelector('video').currentSrc !== '');
+        const { chosen, others } = await page.$eval('video', (v) => ({
+            chosen: v.currentSrc,
+            others: [...v.querySelectorAll('source')].filter((s) => s.src !== v.currentSrc)
+                .map((s) => ({ src: s.src, type: s.type, can: v.canPlayType(s.type) })),
+        }));
+        assert.ok(others.length > 0, `the video has no source besides ${chosen}`);
+        for (const o of others) {
+            if (o.can === '') {
+                console.log(`    note: this Chromium cannot play ${o.type} at all; ${o.src} not tried`);
+                continue;
+            }
+            await seekAndPlay(page, watch, o.src);
         }
     });
 
