@@ -23,7 +23,7 @@ class Watch {
     constructor(page) {
         this.page = page;
         this.events = [];        // every problem seen, in order
-        this.responses = [];     // every answer: {url, status, headers, method, requestHeaders}
+        this.responses = [];     // every answer: {url, status, headers, method, requestHeaders, resourceType, fromCache}
         this.expected = [];      // [{status, path}] provoked on purpose
         this.notes = [];         // known gaps seen
     }
@@ -62,7 +62,7 @@ class Watch {
             const req = res.request();
             w.responses.push({ url: res.url(), status: res.status(), headers: res.headers(),
                                method: req.method(), requestHeaders: req.headers(),
-                               resourceType: req.resourceType() });
+                               resourceType: req.resourceType(), fromCache: res.fromCache() });
             if (res.status() >= 400)
                 w.events.push({ kind: 'http', url: res.url(), status: res.status(),
                                 text: `${req.method()} ${res.url()} answered ${res.status()}` });
