@@ -191,8 +191,8 @@ function addCases(h) {
         await site.assertWelcome(page, name);
         const sid = await sessionCookie(page);
         assert.ok(sid, 'no sid cookie after logging in');
-        const button = await page.$('form[action="/logout"] button');
-        assert.ok(button, '/welcome has no log-out button');
+        const button = await site.logoutButton(page);
+        assert.ok(button, '/welcome has no "Log out" button');
         await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
         await site.assertLoggedOut(page);
         assert.equal(await sessionCookie(page), undefined, 'the sid cookie is still there after logging out');

@@ -125,6 +125,18 @@ async function assertWelcome(page, username) {
     await assertLayout(page, 'the welcome page', { bar: false });
 }
 
+// The button that ends this session (not "log out everywhere", which
+// issue 11 adds beside it).
+async function logoutButton(page) {
+    const buttons = await page.$$('form[action="/logout"] button');
+    for (const b of buttons) {
+        const text = await b.evaluate((e) => e.textContent.trim());
+        if (/^log out$/i.test(text))
+            return b;
+    }
+    return null;
+}
+
 // After logging out: the home page. (Issue 14 point 3: a page that says so.)
 async function assertLoggedOut(page) {
     assert.equal(new URL(page.url()).pathname, '/', `after logging out, expected /, got ${page.url()}`);
@@ -132,5 +144,5 @@ async function assertLoggedOut(page) {
 
 module.exports = {
     ERROR_PAGES, KNOWN_GAPS, heading, layoutProblems, assertLayout, assertErrorPage,
-    assertLoginRefused, assertRegisterTaken, assertRegistered, assertWelcome, assertLoggedOut,
+    assertLoginRefused, assertRegisterTaken, assertRegistered, assertWelcome, logoutButton, assertLoggedOut,
 };
