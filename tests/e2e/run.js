@@ -46,7 +46,7 @@ let puppeteer;
 try {
     puppeteer = require('puppeteer-core');
 } catch {
-    missing(`puppeteer-core is not installed; run: npm ci --prefix ${path.relative(process.cwd(), __dirname) || '.'}`);
+    missing(`puppeteer-core is not installed; run: npm ci --prefix ${__dirname}`);
 }
 const chromium = findChromium();
 if (!chromium)
