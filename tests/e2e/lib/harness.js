@@ -48,6 +48,20 @@ class Harness {
         await page.setViewport({ width: 1280, height: 800 });
     }
 
+    // What the page showed when a case failed, for the person reading the log.
+    async failureShot(page, c) {
+        if (page.isClosed())
+            return;
+        const slug = c.name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+        const file = path.join(this.screenshotDir, `FAILED-${slug}.png`);
+        try {
+            fs.mkdirSync(this.screenshotDir, { recursive: true });
+            await page.setViewport({ width: 1280, height: 800 });
+            await page.screenshot({ path: file, fullPage: true });
+            console.log(`    screenshot of the failure: ${file}`);
+        } catch { /* the page may be gone with the browser */ }
+    }
+
     async runCase(c) {
         const context = await this.browser.createBrowserContext();
         const pages = [];
@@ -59,7 +73,12 @@ class Harness {
         };
         try {
             const { page, watch } = await t.newPage();
-            await c.fn({ ...t, page, watch });
+            try {
+                await c.fn({ ...t, page, watch });
+            } catch (e) {
+                await this.failureShot(page, c);
+                throw e;
+            }
             const problems = [];
             for (const p of pages) {
                 if (!p.page.isClosed())
@@ -77,6 +96,8 @@ class Harness {
 
     async run() {
         const counts = { passed: 0, failed: 0 };
+        // no pictures of an earlier run left to mislead
+        fs.rmSync(this.screenshotDir, { recursive: true, force: true });
         const selected = this.cases.filter((c) => !this.filter || this.filter.test(c.name));
         let i = 0;
         for (const c of selected) {
