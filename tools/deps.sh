@@ -10,6 +10,8 @@ WEBSERVER_PKGS_RUN="redis-server"
 # parser, curl --compressed, tools/precompress.sh; openssl req and
 # s_client for the HTTPS tests)
 WEBSERVER_PKGS_TEST="python3 curl gzip brotli openssl"
+# the browser tests (tests/e2e): Debian's Chromium, driven from Node.js
+WEBSERVER_PKGS_E2E="chromium"
 
 deps_install() {
     local missing=() p
@@ -24,4 +26,15 @@ deps_install() {
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -q >/dev/null
     $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# deps_install_e2e DIR: what the browser tests in DIR (tests/e2e) need:
+# Chromium, Node.js and npm from Debian when there are none (a node that
+# brought its own npm is kept), then the pinned npm packages of
+# DIR/package-lock.json (npm ci).
+deps_install_e2e() {
+    deps_install $WEBSERVER_PKGS_E2E
+    command -v node >/dev/null 2>&1 || deps_install nodejs
+    command -v npm >/dev/null 2>&1 || deps_install npm
+    npm ci --prefix "$1" --no-audit --no-fund --loglevel=error
 }
