@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "defs.h"
+#include "site_nav.h"
 
 static struct {
     struct file_cache_entry *slot[FILE_CACHE_SLOTS];
@@ -118,6 +119,9 @@ file_cache_put(const char *key, unsigned enc, const char *file, int fd,
     e->mtime = st->st_mtim;
     e->mime = mime;
     e->enc = enc;
+    e->nav = enc == 0 && strncmp(mime, "text/html", 9) == 0
+             && memmem(e->body, size, SITE_NAV_OPEN, sizeof(SITE_NAV_OPEN) - 1)
+                != NULL;
     strcpy(e->etag, etag);
     FC.slot[i] = e;
     FC.st.entries++;

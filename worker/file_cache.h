@@ -15,6 +15,7 @@
 #ifndef WORKER_FILE_CACHE_H
 #define WORKER_FILE_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -43,6 +44,8 @@ struct file_cache_entry {
     unsigned    variants;   /* enc 0: bit e set when variant e exists */
     uint64_t    variants_at;    /* clock_now() when variants was found;
                                  * 0: never looked for */
+    bool        nav;        /* an HTML page with the site's bar markers
+                             * (site_nav.h): its answers vary by Cookie */
 };
 
 struct file_cache_stats {

@@ -478,8 +478,9 @@ struct static_obj {
     const char     *body;   /* ... from memory (the file cache) */
     enum static_enc enc;    /* its content coding */
     bool            vary;   /* the file has variants: Vary: Accept-Encoding */
+    bool            nav;    /* a page with the site's bar: Vary: Cookie */
     bool            personal;   /* made for this visitor (site_nav.h):
-                                 * private, Vary: Cookie */
+                                 * private */
 };
 
 /* ---- Multipart ranges ---- */
@@ -610,14 +611,15 @@ static_respond(struct txn *t, const struct static_obj *o)
     h.vary_encoding = o->vary;
     if (wctx.cfg.static_cache_control[0] != '\0')
         h.cache_control = wctx.cfg.static_cache_control;
-    if (o->personal) {
-        /* the cookie chose this one, and Accept-Encoding may choose for
-         * others: one Vary naming both */
-        h.cache_control = "private";
+    if (o->nav) {
+        /* the bar depends on the cookie (site_nav.h), the coding may
+         * depend on Accept-Encoding: one Vary naming both */
         h.extra = o->vary ? "Vary: Accept-Encoding, Cookie\r\n"
                           : "Vary: Cookie\r\n";
         h.vary_encoding = false;
     }
+    if (o->personal)
+        h.cache_control = "private";
 
     rc = static_preconditions(r, data, o->etag, o->mtime, &range_ok);
     if (rc != 0) {
@@ -671,10 +673,10 @@ static_respond(struct txn *t, const struct static_obj *o)
 
 static void
 static_respond_cached(struct txn *t, const struct file_cache_entry *e,
-                      bool vary)
+                      bool vary, bool nav)
 {
     struct static_obj o = { (off_t) e->size, e->mtime.tv_sec, e->mime, e->etag,
-                            -1, e->body, (enum static_enc) e->enc, vary,
+                            -1, e->body, (enum static_enc) e->enc, vary, nav,
                             false };
 
     static_respond(t, &o);
@@ -693,8 +695,7 @@ static_respond_signed_in(struct txn *t, const struct file_cache_entry *e,
     const char *cookie = txn_cookie(t, &clen);
     long n;
 
-    if (strncmp(e->mime, "text/html", 9) != 0 || el < 2
-        || !site_nav_signed_in(cookie, clen))
+    if (!e->nav || el < 2 || !site_nav_signed_in(cookie, clen))
         return RC_DONE;
     n = site_nav_render(e->body, e->size, page, sizeof(page));
     if (n < 0)
@@ -703,7 +704,8 @@ static_respond_signed_in(struct txn *t, const struct file_cache_entry *e,
     snprintf(etag, sizeof(etag), "%.*s-in\"", (int) (el - 1), e->etag);
     {
         struct static_obj o = { (off_t) n, e->mtime.tv_sec, e->mime, etag,
-                                -1, page, STATIC_ENC_IDENTITY, vary, true };
+                                -1, page, STATIC_ENC_IDENTITY, vary, true,
+                                true };
         static_respond(t, &o);
     }
     return RC_OK;
@@ -770,7 +772,7 @@ static_variants(const char *file, const struct timespec *mtime)
 static int
 static_serve_variant(struct txn *t, const char *key, const char *file,
                      const struct timespec *mtime, const char *mime,
-                     enum static_enc enc)
+                     enum static_enc enc, bool nav)
 {
     const struct file_cache_entry *v;
     char etag[STATIC_ETAG_MAX];
@@ -781,7 +783,7 @@ static_serve_variant(struct txn *t, const char *key, const char *file,
 
     v = file_cache_get(wctx.root_fd, key, enc);
     if (v != NULL && !static_older(&v->mtime, mtime)) {
-        static_respond_cached(t, v, true);
+        static_respond_cached(t, v, true, nav);
         return RC_OK;
     }
     name = static_variant_name(file, enc);
@@ -799,7 +801,7 @@ static_serve_variant(struct txn *t, const char *key, const char *file,
     v = file_cache_put(key, enc, name, fd, &st, mime, etag);
     if (v != NULL) {
         close(fd);
-        static_respond_cached(t, v, true);
+        static_respond_cached(t, v, true, nav);
         return RC_OK;
     }
     o.size = st.st_size;
@@ -810,6 +812,7 @@ static_serve_variant(struct txn *t, const char *key, const char *file,
     o.body = NULL;
     o.enc = enc;
     o.vary = true;
+    o.nav = nav;
     o.personal = false;
     static_respond(t, &o);
     return RC_OK;
@@ -821,7 +824,7 @@ static_serve_variant(struct txn *t, const char *key, const char *file,
 static int
 static_negotiate(struct txn *t, const char *key, const char *file,
                  const struct timespec *mtime, const char *mime,
-                 unsigned *avail)
+                 unsigned *avail, bool nav)
 {
     size_t ae_len;
     const char *ae = txn_accept_encoding(t, &ae_len);
@@ -830,7 +833,7 @@ static_negotiate(struct txn *t, const char *key, const char *file,
         enum static_enc enc = static_pick_encoding(ae, ae_len, *avail);
         if (enc == STATIC_ENC_IDENTITY)
             return RC_DONE;
-        if (static_serve_variant(t, key, file, mtime, mime, enc) == RC_OK)
+        if (static_serve_variant(t, key, file, mtime, mime, enc, nav) == RC_OK)
             return RC_OK;
         *avail &= ~STATIC_HAS(enc);
         file_cache_set_variants(key, *avail, clock_now());
@@ -878,12 +881,12 @@ static_file_serve(struct txn *t, const char *path)
             if (variants != 0) {
                 struct timespec mtime = e->mtime;
                 if (static_negotiate(t, key, e->file, &mtime, e->mime,
-                                     &variants) == RC_OK)
+                                     &variants, e->nav) == RC_OK)
                     return;
                 /* nothing was put in the cache: E still stands */
             }
         }
-        static_respond_cached(t, e, variants != 0);
+        static_respond_cached(t, e, variants != 0, e->nav);
         return;
     }
 
@@ -949,13 +952,14 @@ static_file_serve(struct txn *t, const char *path)
         return;
     }
     if (variants != 0
-        && static_negotiate(t, key, rel, &st.st_mtim, mime, &variants) == RC_OK) {
+        && static_negotiate(t, key, rel, &st.st_mtim, mime, &variants,
+                            e != NULL && e->nav) == RC_OK) {
         close(fd);
         return;
     }
     if (e != NULL) {
         close(fd);
-        static_respond_cached(t, e, variants != 0);
+        static_respond_cached(t, e, variants != 0, e->nav);
         return;
     }
     o.size = st.st_size;
@@ -966,6 +970,7 @@ static_file_serve(struct txn *t, const char *path)
     o.body = NULL;
     o.enc = STATIC_ENC_IDENTITY;
     o.vary = variants != 0;
+    o.nav = false;
     o.personal = false;
     static_respond(t, &o);
 }

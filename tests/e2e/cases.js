@@ -257,13 +257,13 @@ function addCases(h) {
         await shot(page, '404');
     });
 
-    h.add('400: a registration past the form\'s own checks shows the styled page', async ({ base, page, watch, shot }) => {
+    h.add('400: a registration past the form\'s own checks shows the form again', async ({ base, page, watch, shot }) => {
         // a browser that does not check `pattern` (or a person who turned it off)
         watch.expect(400, '/register');
         await open(page, `${base}/register.html`);
         await page.$eval('form', (f) => { f.noValidate = true; });
         const res = await submitForm(page, { username: 'no spaces allowed', password: PASSWORD });
-        await site.assertErrorPage(page, res, 400);
+        await site.assertRegisterInvalid(page, res, 'no spaces allowed');
         await shot(page, '400');
     });
 
@@ -289,8 +289,61 @@ function addCases(h) {
         }
         assert.equal(res.status(), 429, `${limit + 1} wrong passwords in a row, and still no 429`);
         assert.ok(res.headers()['retry-after'], 'the 429 answer has no Retry-After');
-        await site.assertErrorPage(page, res, 429);
+        await site.assertLoginThrottled(page, res, name);
         await shot(page, '429');
+    });
+
+    h.add('bar: static pages show "My page / Log out" once signed in, and log out from there', async ({ base, page }) => {
+        const name = newName('bar');
+        await registerByHttp(base, name);
+        for (const p of ['/', '/login.html', '/register.html']) {
+            await open(page, `${base}${p}`);
+            await site.assertBar(page, false);
+        }
+        await logInThroughForm(page, base, name);
+        await site.assertWelcome(page, name);
+        for (const p of ['/', '/login.html', '/register.html']) {
+            await open(page, `${base}${p}`);
+            await site.assertBar(page, true);
+        }
+        await open(page, `${base}/`);
+        const button = await site.logoutButton(page);
+        assert.ok(button, 'the bar has no "Log out" button');
+        await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
+        await site.assertLoggedOut(page);
+        assert.equal(await sessionCookie(page), undefined, 'the sid cookie is still there after logging out');
+    });
+
+    h.add('log out everywhere: ends the sessions of the other browser too', async ({ base, page, newVisitor }) => {
+        const name = newName('everywhere');
+        await registerByHttp(base, name);
+        const other = (await newVisitor()).page;
+        await logInThroughForm(other, base, name);
+        await site.assertWelcome(other, name);
+        await logInThroughForm(page, base, name);
+        await site.assertWelcome(page, name);
+        assert.equal(await site.sessionCount(page), 2, '/welcome does not count both sessions');
+        const button = await site.logoutEverywhereButton(page);
+        await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
+        await site.assertLoggedOut(page, true);
+        await open(other, `${base}/welcome`);
+        assert.equal(new URL(other.url()).pathname, '/login.html',
+                     `the other browser's session survived "log out everywhere": ${other.url()}`);
+    });
+
+    h.add('cross-site: a form on another site cannot sign the visitor in', async ({ base, page, watch, shot }) => {
+        const name = newName('csrf');
+        await registerByHttp(base, name);
+        watch.expect(403, '/login');
+        // a page of no origin of ours (about:blank: Origin null), posting to us
+        await page.setContent(`<form method="post" action="${base}/login">
+            <input name="username" value="${name}"><input name="password" value="${PASSWORD}">
+            <button type="submit">go</button></form>`);
+        const [res] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
+                                         page.click('button')]);
+        await site.assertErrorPage(page, res, 403);
+        assert.equal(await sessionCookie(page), undefined, 'a cross-site login set a session cookie');
+        await shot(page, '403');
     });
 
     // Stops Redis: keep it last.

@@ -283,6 +283,9 @@ test_forms_signed_in_bar(void **state)
         assert_non_null(strstr(out.body, "<a href=\"/register.html\">Register</a>"
                                          "<a href=\"/login.html\">Log in</a>"));
         assert_null(strstr(out.body, "action=\"/logout\""));
+        /* the signed-out page varies by Cookie too, so no cache hands it
+         * to a signed-in visitor */
+        assert_string_equal(http_header(&out, "Vary"), "Accept-Encoding, Cookie");
 
         assert_non_null(strstr(in.body, "<!--nav--><a href=\"/welcome\">My page</a>"
                                "<form class=\"nav-form\" method=\"post\" "

@@ -64,12 +64,21 @@ class Harness {
 
     async runCase(c) {
         const context = await this.browser.createBrowserContext();
+        const others = [];      // more contexts: other visitors, other devices
         const pages = [];
         const t = {
             base: this.services.baseUrl,
             services: this.services,
             shot: (page, name) => this.shot(page, name),
             newPage: async () => { const p = await this.newPage(context); pages.push(p); return p; },
+            // a page in a context of its own (its own cookies: another browser)
+            newVisitor: async () => {
+                const ctx = await this.browser.createBrowserContext();
+                others.push(ctx);
+                const p = await this.newPage(ctx);
+                pages.push(p);
+                return p;
+            },
         };
         try {
             const { page, watch } = await t.newPage();
@@ -90,6 +99,8 @@ class Harness {
             if (problems.length > 0)
                 throw plainError(`unexpected on the page(s):\n  ${problems.join('\n  ')}`);
         } finally {
+            for (const ctx of others)
+                await ctx.close().catch(() => {});
             await context.close().catch(() => {});
         }
     }
