@@ -17,11 +17,12 @@
  * load test compares that against nginx. Raise these on purpose, not by
  * accident. */
 #define CONN_SIZE_MAX     256
-#define CONN_REQ_SIZE_MAX 360   /* 320 before the body deadline, discard
+#define CONN_REQ_SIZE_MAX 368   /* 320 before the body deadline, discard
                                  * count, request sequence and abort hook;
                                  * 352 before If-Match, If-Unmodified-Since,
                                  * Accept-Encoding and the multipart body's
-                                 * pieces (a pointer) */
+                                 * pieces (a pointer); 360 before
+                                 * X-Forwarded-For (trusted_proxies) */
 
 static void
 test_sizes_conn(void **state)
