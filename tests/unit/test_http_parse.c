@@ -108,7 +108,9 @@ req_same(const struct http_request *a, const struct http_request *b)
         && slice_same(a->accept_encoding, b->accept_encoding)
         && slice_same(a->content_type, b->content_type)
         && slice_same(a->user_agent, b->user_agent)
-        && slice_same(a->referer, b->referer);
+        && slice_same(a->referer, b->referer)
+        && slice_same(a->x_forwarded_for, b->x_forwarded_for)
+        && a->xff_lines == b->xff_lines && a->xfp_https == b->xfp_https;
 }
 
 /* ---- Request table ---- */
@@ -490,6 +492,7 @@ check_expect(const struct parse_case *t, const char *how, size_t at,
             &r->cookie, &r->range, &r->if_none_match, &r->if_modified_since,
             &r->if_range, &r->content_type, &r->user_agent, &r->referer,
             &r->if_match, &r->if_unmodified_since, &r->accept_encoding,
+            &r->x_forwarded_for,
         };
         for (size_t i = 0; i < ARRAY_SIZE(all); i++)
             EXPECT((uint64_t) all[i]->off + all[i]->len <= r->head_len,
