@@ -181,8 +181,9 @@ pc_log_wait(const char *log, const char *addr, const char *needle,
         if (found)
             return true;
         if (ws_now_ms() >= deadline) {
-            fprintf(stderr, "proxy_client: no line from %s with '%s' in %s\n",
-                    addr, needle, log);
+            if (timeout_ms > 0)
+                fprintf(stderr, "proxy_client: no line from %s with '%s' "
+                        "in %s\n", addr, needle, log);
             return false;
         }
         ws_sleep_ms(20);

@@ -41,7 +41,7 @@ int pc_cookie(const struct http_resp *r, char *out, size_t cap);
 
 /* Does the access log LOG have a line from client ADDR (its first field)
  * that contains NEEDLE? Waits for it at most TIMEOUT_MS (the log is
- * flushed about once a second); 0 looks once. */
+ * flushed about once a second); 0 looks once, quietly. */
 bool pc_log_wait(const char *log, const char *addr, const char *needle,
                  int timeout_ms);
 
