@@ -34,8 +34,8 @@
 #define CONN_LINGER_MS        5000          /* at most; header_timeout if less */
 
 const char *const conn_state_name[CONN_NSTATES] = {
-    "READING", "PROXY", "BODY", "PROCESSING", "WAIT_REDIS", "WRITING", "KEEPALIVE",
-    "LINGERING", "DISCARD", "CLOSING"
+    "READING", "PROXY", "BODY", "PROCESSING", "WAIT_REDIS", "WRITING",
+    "KEEPALIVE", "LINGERING", "DISCARD", "CLOSING"
 };
 
 /* A body in pieces (conn_respond_add()): buffered bytes, then a file
@@ -736,10 +736,12 @@ conn_proxy(struct conn *c)
             return RC_ERR;
         }
     }
+    /* no address (LOCAL, UNKNOWN): the slot stays empty, and conn_peer()
+     * asks the socket */
     if (h.has_addr
         && proxy_proto_addr_text(&h, conn_pool_peer(c), CONN_POOL_PEER_MAX)
            != RC_OK)
-        conn_pool_peer(c)[0] = '\0';   /* cannot happen; the socket's then */
+        conn_pool_peer(c)[0] = '\0';
     c->rbuf.rpos += h.len;
     if (buf_len(&c->rbuf) == 0)
         buf_release(wctx.pool, &c->rbuf);
