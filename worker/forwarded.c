@@ -1,10 +1,11 @@
 /* forwarded.c - the client behind trusted proxies (see forwarded.h).
  * One pass from left to right over every element of every
  * X-Forwarded-For line gives what a walk from the right would: the result
- * is fixed by the rightmost element that is untrusted (it is the client) or
- * malformed (the good one after it, or none), and only when there is no
- * such element by the first one. Only requests from a trusted peer get
- * here, so the head is scanned again only for a second header line.
+ * is fixed by the rightmost element that is untrusted (it is the client)
+ * or malformed (then the good one after it, or none), and when there is no
+ * such element, by the first one. Only requests from a trusted peer get
+ * here, and the head is scanned again only when the header has more than
+ * one line.
  * SPDX-License-Identifier: MIT */
 #include "forwarded.h"
 
