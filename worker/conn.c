@@ -20,9 +20,11 @@
 #include "clock.h"
 #include "conn_pool.h"
 #include "defs.h"
+#include "forwarded.h"
 #include "http_response.h"
 #include "log.h"
 #include "net.h"
+#include "proxy_proto.h"
 #include "transport.h"
 #include "worker_ctx.h"
 
@@ -32,8 +34,8 @@
 #define CONN_LINGER_MS        5000          /* at most; header_timeout if less */
 
 const char *const conn_state_name[CONN_NSTATES] = {
-    "READING", "BODY", "PROCESSING", "WAIT_REDIS", "WRITING", "KEEPALIVE",
-    "LINGERING", "DISCARD", "CLOSING"
+    "READING", "PROXY", "BODY", "PROCESSING", "WAIT_REDIS", "WRITING",
+    "KEEPALIVE", "LINGERING", "DISCARD", "CLOSING"
 };
 
 /* A body in pieces (conn_respond_add()): buffered bytes, then a file
@@ -244,6 +246,50 @@ conn_peer(struct conn *c)
     return peer;
 }
 
+/* ---- Trusted proxies ---- */
+
+/* What trusted_proxies make of C's current request, once: nothing unless
+ * its head is complete and the peer is trusted; then X-Forwarded-For may
+ * name the client and X-Forwarded-Proto say https. */
+static void
+conn_forwarded(struct conn *c)
+{
+    const struct config_cidrs *tp = &wctx.cfg.trusted_proxies;
+    struct conn_req *rq = c->rq;
+
+    rq->fwd = CONN_FWD_DONE;
+    if (rq->parser.state != HTTP_PARSE_DONE
+        || !net_cidr_match(tp->v, tp->n, conn_peer(c)))
+        return;
+    if (rq->req.xfp_https)
+        rq->fwd |= CONN_FWD_HTTPS;
+    if (forwarded_client(c->rbuf.data + c->rbuf.rpos, &rq->req, tp->v, tp->n,
+                         conn_pool_client(c), CONN_POOL_PEER_MAX))
+        rq->fwd |= CONN_FWD_ADDR;
+}
+
+const char *
+conn_client(struct conn *c)
+{
+    if (c->rq == NULL || wctx.cfg.trusted_proxies.n == 0)
+        return conn_peer(c);
+    if (!(c->rq->fwd & CONN_FWD_DONE))
+        conn_forwarded(c);
+    return (c->rq->fwd & CONN_FWD_ADDR) ? conn_pool_client(c) : conn_peer(c);
+}
+
+bool
+conn_is_secure(struct conn *c)
+{
+    if (c->tp->secure)
+        return true;
+    if (c->rq == NULL || wctx.cfg.trusted_proxies.n == 0)
+        return false;
+    if (!(c->rq->fwd & CONN_FWD_DONE))
+        conn_forwarded(c);
+    return (c->rq->fwd & CONN_FWD_HTTPS) != 0;
+}
+
 /* ---- Open and close ---- */
 
 static const char conn_503[] =
@@ -284,7 +330,10 @@ conn_open_tp(int fd, const struct transport_ops *tp)
     }
     c->fd = fd;
     c->tp = tp;
-    c->state = CONN_READING;
+    /* proxy_protocol concerns the plain port: a TLS connection starts
+     * with its handshake */
+    c->state = wctx.cfg.proxy_protocol && !tp->secure ? CONN_PROXY
+                                                      : CONN_READING;
     c->readable = true;     /* optimistic: the request is often here already */
     c->writable = true;
     timer_node_init(&c->timer, conn_timer_cb);
@@ -654,6 +703,51 @@ conn_linger(struct conn *c)
 
 /* ---- Request life cycle ---- */
 
+/* proxy_protocol: take the PROXY header off the front of the connection;
+ * it sets the peer address (conn_peer()) unless it is a LOCAL or UNKNOWN
+ * one. RC_OK once it is gone (whatever came with it is the request),
+ * RC_AGAIN, or RC_ERR when the connection must close (logged once). */
+static int
+conn_proxy(struct conn *c)
+{
+    struct proxy_proto_hdr h;
+    const char *why = NULL;
+    int rc;
+
+    for (;;) {
+        rc = buf_len(&c->rbuf) == 0 ? RC_AGAIN
+             : proxy_proto_parse(c->rbuf.data + c->rbuf.rpos,
+                                 buf_len(&c->rbuf), &h, &why);
+        if (rc == RC_OK)
+            break;
+        if (rc == RC_ERR) {
+            log_msg(LOG_INFO, "fd %d: closing a connection without a valid "
+                    "PROXY protocol header: %s", c->fd, why);
+            return RC_ERR;
+        }
+        if (!c->readable)
+            return RC_AGAIN;
+        rc = conn_read(c);
+        if (rc == RC_AGAIN)
+            return RC_AGAIN;
+        if (rc != RC_OK) {
+            log_msg(LOG_INFO, "fd %d: connection closed before its PROXY "
+                    "protocol header was complete", c->fd);
+            return RC_ERR;
+        }
+    }
+    /* no address (LOCAL, UNKNOWN): the slot stays empty, and conn_peer()
+     * asks the socket */
+    if (h.has_addr
+        && proxy_proto_addr_text(&h, conn_pool_peer(c), CONN_POOL_PEER_MAX)
+           != RC_OK)
+        conn_pool_peer(c)[0] = '\0';
+    c->rbuf.rpos += h.len;
+    if (buf_len(&c->rbuf) == 0)
+        buf_release(wctx.pool, &c->rbuf);
+    return RC_OK;
+}
+
 static void
 conn_fail(struct conn *c, int status)
 {
@@ -861,7 +955,7 @@ conn_log_request(struct conn *c)
     struct access_log_rec r;
 
     memset(&r, 0, sizeof(r));
-    r.peer = conn_peer(c);
+    r.peer = conn_client(c);
     if (rq->req.method_name.len > 0) {
         /* the request line: method, target, version as sent */
         r.request = conn_req_ptr(c, rq->req.method_name);
@@ -995,6 +1089,16 @@ conn_drive(struct conn *c)
             conn_set_state(c, CONN_CLOSING);
             break;
 
+        case CONN_PROXY:
+            rc = conn_proxy(c);
+            if (rc == RC_AGAIN) {
+                if (buf_len(&c->rbuf) == 0)
+                    buf_release(wctx.pool, &c->rbuf);
+                return;
+            }
+            conn_set_state(c, rc == RC_OK ? CONN_READING : CONN_CLOSING);
+            break;
+
         case CONN_BODY:
             rc = conn_read_body(c);
             if (rc == RC_OK)
@@ -1115,6 +1219,11 @@ conn_timer_cb(struct timer_node *t)
     struct conn *c = (struct conn *) ((char *) t - offsetof(struct conn, timer));
 
     switch ((enum conn_state) c->state) {
+    case CONN_PROXY:
+        /* header_timeout covers the PROXY header and the request head */
+        log_msg(LOG_INFO, "fd %d: closing a connection without a valid PROXY "
+                "protocol header: none within header_timeout", c->fd);
+        break;
     case CONN_READING:
         if (c->tp->timed_out == NULL || !c->tp->timed_out(c->fd))
             log_msg(LOG_INFO, "fd %d: client timed out sending the request",

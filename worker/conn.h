@@ -20,6 +20,7 @@
 
 enum conn_state {
     CONN_READING = 0,   /* request head */
+    CONN_PROXY,         /* PROXY protocol header, before the first request */
     CONN_BODY,          /* request body */
     CONN_PROCESSING,    /* routing and building the response */
     CONN_WAIT_REDIS,    /* a session handler waits for Redis */
@@ -70,7 +71,15 @@ struct conn_req {
     bool                discard;        /* a body the handler does not read */
     int8_t              route;          /* the router's choice, kept from
                                          * select to dispatch (txn_route()) */
+    uint8_t             fwd;            /* CONN_FWD_*: what trusted proxies
+                                         * said of this request */
 };
+
+/* conn_req.fwd: the client address was worked out (conn_client()); it
+ * came from X-Forwarded-For; the trusted peer saw https */
+#define CONN_FWD_DONE   1u
+#define CONN_FWD_ADDR   2u
+#define CONN_FWD_HTTPS  4u
 
 struct conn {
     int                 fd;
@@ -229,9 +238,21 @@ const char *conn_body(const struct conn *c, size_t *len);
 void conn_resume(struct conn *c);
 
 /* The peer's address as text ("192.0.2.1", "::1", "-" when it has none,
- * like a Unix socket): looked up once per connection, on first use, and
- * kept with the slot, so a request pays no system call for it. */
+ * like a Unix socket): the one a PROXY protocol header gave (proxy_protocol),
+ * else looked up once per connection, on first use, and kept with the
+ * slot, so a request pays no system call for it. */
 const char *conn_peer(struct conn *c);
+
+/* The client of C's current request: conn_peer(), unless that peer is in
+ * trusted_proxies and X-Forwarded-For names another (forwarded.h). Worked
+ * out on first use per request and kept with the slot; NUL-terminated,
+ * valid until the next request. The access log, login throttling and
+ * status_allow all use this one (through txn_client_addr()). */
+const char *conn_client(struct conn *c);
+
+/* Does C's current request count as secure: it came over TLS, or a peer
+ * in trusted_proxies says (X-Forwarded-Proto: https) that it did? */
+bool conn_is_secure(struct conn *c);
 
 /* Slice of the current request as a pointer. */
 static inline const char *

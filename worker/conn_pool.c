@@ -13,7 +13,8 @@
 
 static struct {
     struct conn *slots;
-    char        (*peers)[CONN_POOL_PEER_MAX];   /* per slot, beside it */
+    char        (*peers)[2][CONN_POOL_PEER_MAX];    /* per slot, beside
+                                                     * it: peer, client */
     size_t       n;
     size_t       high;      /* slots [0, high) have been used at least once */
     size_t       in_use;
@@ -27,7 +28,7 @@ conn_pool_init(size_t n)
     void *mem = mmap(NULL, n * sizeof(struct conn), PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-    void *peers = mmap(NULL, n * CONN_POOL_PEER_MAX, PROT_READ | PROT_WRITE,
+    void *peers = mmap(NULL, n * sizeof(*P.peers), PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
     if (mem == MAP_FAILED || peers == MAP_FAILED) {
@@ -35,7 +36,7 @@ conn_pool_init(size_t n)
         if (mem != MAP_FAILED)
             munmap(mem, n * sizeof(struct conn));
         if (peers != MAP_FAILED)
-            munmap(peers, n * CONN_POOL_PEER_MAX);
+            munmap(peers, n * sizeof(*P.peers));
         return RC_ERR;
     }
     P.slots = mem;
@@ -53,7 +54,7 @@ conn_pool_deinit(void)
     if (P.slots != NULL)
         munmap(P.slots, P.n * sizeof(struct conn));
     if (P.peers != NULL)
-        munmap(P.peers, P.n * CONN_POOL_PEER_MAX);
+        munmap(P.peers, P.n * sizeof(*P.peers));
     P.slots = NULL;
     P.peers = NULL;
     P.n = P.high = P.in_use = 0;
@@ -83,7 +84,7 @@ conn_pool_get(void)
         c->slot = slot;
     }
     c->gen = gen;
-    P.peers[c->slot][0] = '\0';       /* not looked up yet */
+    P.peers[c->slot][0][0] = '\0';    /* not looked up yet */
     c->in_use = true;
     c->fd = -1;
     P.in_use++;
@@ -121,7 +122,13 @@ conn_pool_deref(struct conn_ref r)
 char *
 conn_pool_peer(const struct conn *c)
 {
-    return P.peers[c->slot];
+    return P.peers[c->slot][0];
+}
+
+char *
+conn_pool_client(const struct conn *c)
+{
+    return P.peers[c->slot][1];
 }
 
 size_t

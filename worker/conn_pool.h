@@ -42,4 +42,9 @@ size_t conn_pool_in_use(void);
  * emptied ("") whenever the slot is handed out. */
 char *conn_pool_peer(const struct conn *c);
 
+/* C's slot's CONN_POOL_PEER_MAX bytes for the client address of its
+ * current request when trusted proxies name one (conn_client()); beside
+ * the peer's, touched only by connections from a trusted proxy. */
+char *conn_pool_client(const struct conn *c);
+
 #endif

@@ -323,6 +323,24 @@ http_list_has(const char *value, size_t len, const char *token)
     return false;
 }
 
+/* Is the last element of the comma-separated list VALUE TOKEN
+ * (case-insensitive)? The nearest proxy appends its own, so that is the
+ * one a chain of them agrees on. */
+static bool
+http_list_last_is(const char *value, size_t len, const char *token)
+{
+    size_t tl = strlen(token), end = len, start;
+
+    while (end > 0 && (value[end - 1] == ' ' || value[end - 1] == '\t'))
+        end--;
+    start = end;
+    while (start > 0 && value[start - 1] != ',')
+        start--;
+    while (start < end && (value[start] == ' ' || value[start] == '\t'))
+        start++;
+    return end - start == tl && strncasecmp(value + start, token, tl) == 0;
+}
+
 static int
 http_parse_content_length(struct http_request *r, const char *v, size_t len)
 {
@@ -471,12 +489,21 @@ http_parse_header_line(struct http_parser *p, struct http_request *r,
     case 15:
         if (http_name_is(name, nlen, "Accept-Encoding", 15))
             SET_ONCE(accept_encoding);
+        else if (http_name_is(name, nlen, "X-Forwarded-For", 15)) {
+            /* recorded only: whether to believe it depends on the peer
+             * (trusted_proxies), and later lines are found from here */
+            SET_ONCE(x_forwarded_for);
+            if (r->xff_lines < UINT8_MAX)
+                r->xff_lines++;
+        }
         break;
     case 17:
         if (http_name_is(name, nlen, "If-Modified-Since", 17))
             SET_ONCE(if_modified_since);
         else if (http_name_is(name, nlen, "Transfer-Encoding", 17))
             return http_parse_transfer_encoding(p, r, value, vlen);
+        else if (http_name_is(name, nlen, "X-Forwarded-Proto", 17))
+            r->xfp_https = http_list_last_is(value, vlen, "https");
         break;
     case 19:
         if (http_name_is(name, nlen, "If-Unmodified-Since", 19))

@@ -37,6 +37,10 @@ struct http_request {
     bool              chunked;          /* Transfer-Encoding: chunked */
     bool              expect_continue;  /* Expect: 100-continue */
     bool              has_host;
+    uint8_t           xff_lines;        /* X-Forwarded-For lines (at most
+                                         * 255 counted) */
+    bool              xfp_https;        /* the last X-Forwarded-Proto line
+                                         * ends in "https" */
     int64_t           content_length;   /* -1: none */
     uint32_t          head_len;         /* bytes of the head, final CRLF included */
     struct http_slice method_name;
@@ -57,6 +61,8 @@ struct http_request {
     struct http_slice user_agent;
     struct http_slice referer;
     struct http_slice origin;           /* first Origin header */
+    struct http_slice x_forwarded_for;  /* the first line's value; more
+                                         * lines: see xff_lines */
 };
 
 enum http_parse_state {

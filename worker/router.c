@@ -41,11 +41,32 @@ struct router_route {
 #define ROUTER_ALLOW_GET    "Allow: GET, HEAD, OPTIONS\r\n"
 #define ROUTER_ALLOW_ANY    "Allow: GET, HEAD, POST, OPTIONS\r\n"
 
+/* GET /healthz for load balancers: 200 while this worker takes work, 503
+ * once it drains (QUIT, or a reload handed over to a new generation), so
+ * a balancer's check takes it out while its last requests finish. Never
+ * cached; HEAD gets the head. */
+static void
+router_healthz(struct txn *t)
+{
+    struct http_head h;
+
+    memset(&h, 0, sizeof(h));
+    h.status = wctx.draining ? 503 : 200;
+    h.content_type = "text/plain; charset=utf-8";
+    h.cache_control = "no-store";
+    if (wctx.draining) {
+        txn_respond_body(t, &h, "draining\n", 9);
+        return;
+    }
+    txn_respond_body(t, &h, "ok\n", 3);
+}
+
 static const struct router_route router_routes[] = {
     { "/register", HTTP_POST, session_register, ROUTER_ALLOW_POST, ROUTER_FORM_MAX },
     { "/login",    HTTP_POST, session_login,    ROUTER_ALLOW_POST, ROUTER_FORM_MAX },
     { "/logout",   HTTP_POST, session_logout,   ROUTER_ALLOW_POST, ROUTER_FORM_MAX },
     { "/welcome",  HTTP_GET,  session_welcome,  ROUTER_ALLOW_GET,  0 },
+    { "/healthz",  HTTP_GET,  router_healthz,   ROUTER_ALLOW_GET,  0 },
 };
 
 size_t
@@ -58,7 +79,10 @@ router_select(struct txn *t)
         txn_set_route(t, ROUTER_BAD_PATH);
         return 0;
     }
-    if (wctx.cfg.redirect_to_https && !txn_is_tls(t)) {
+    /* a balancer checks /healthz over plain HTTP, redirect or not; a
+     * request a trusted proxy took over https is not redirected */
+    if (wctx.cfg.redirect_to_https && !txn_is_secure(t)
+        && strcmp(path, "/healthz") != 0) {
         txn_set_route(t, ROUTER_TO_HTTPS);
         return 0;
     }

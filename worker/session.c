@@ -197,7 +197,7 @@ session_cookie_secure(const struct txn *t)
     case CONFIG_COOKIE_SECURE_OFF:
         return false;
     default:
-        return txn_is_tls(t);
+        return txn_is_secure(t);
     }
 }
 
@@ -303,14 +303,15 @@ session_unavailable(struct txn *t)
     txn_respond_error(t, 503, session_retry);
 }
 
-/* The request's own origin is its scheme and Host. */
+/* The request's own origin is its scheme (https over TLS or through a
+ * trusted proxy that saw https) and Host. */
 static bool
 session_from_here(struct txn *t, const char *s, size_t len)
 {
     size_t hlen;
     const char *host = txn_host(t, &hlen);
 
-    return http_util_same_origin(s, len, txn_is_tls(t), host, hlen);
+    return http_util_same_origin(s, len, txn_is_secure(t), host, hlen);
 }
 
 /* A POST that changes who is signed in must come from our own pages: a

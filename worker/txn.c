@@ -135,13 +135,20 @@ txn_body(const struct txn *t, size_t *len)
 const char *
 txn_client_addr(struct txn *t)
 {
-    return conn_peer(conn_of_txn(t));
+    return conn_client(conn_of_txn(t));
 }
 
 bool
 txn_is_tls(const struct txn *t)
 {
     return conn_of_txn(t)->tp->secure;
+}
+
+bool
+txn_is_secure(const struct txn *t)
+{
+    /* the answer is worked out once per request and kept with it */
+    return conn_is_secure(conn_of_txn(t));
 }
 
 const char *

@@ -55,11 +55,19 @@ const char *txn_head_data(const struct txn *t);
 const char *txn_body(const struct txn *t, size_t *len);
 
 /* The client's address as text ("192.0.2.1", "::1"; "-" when unknown),
- * NUL-terminated, looked up once per connection. */
+ * NUL-terminated, valid while the request lives: the socket's peer, or
+ * the address a PROXY protocol header gave (proxy_protocol), or, when that
+ * peer is in trusted_proxies, the client X-Forwarded-For names. The one
+ * source of the client address for every handler and the access log. */
 const char *txn_client_addr(struct txn *t);
 
 /* Did the request come over TLS (the https port)? */
 bool txn_is_tls(const struct txn *t);
+
+/* Does the request count as secure: TLS, or a peer in trusted_proxies
+ * that says "X-Forwarded-Proto: https"? For Secure cookies and
+ * redirect_to_https. */
+bool txn_is_secure(const struct txn *t);
 
 /* The Host header's value (host [":" port]); *LEN 0 when absent. */
 const char *txn_host(const struct txn *t, size_t *len);

@@ -79,7 +79,9 @@ req_same(const struct http_request *a, const struct http_request *b)
         && slice_same(a->content_type, b->content_type)
         && slice_same(a->user_agent, b->user_agent)
         && slice_same(a->referer, b->referer)
-        && slice_same(a->origin, b->origin);
+        && slice_same(a->origin, b->origin)
+        && slice_same(a->x_forwarded_for, b->x_forwarded_for)
+        && a->xff_lines == b->xff_lines && a->xfp_https == b->xfp_https;
 }
 
 /* ---- Range, decoders, dates (also run on parsed slices) ---- */
@@ -183,7 +185,7 @@ check_request(const char *data, size_t len, size_t max_head, int rc,
         &r->cookie, &r->range, &r->if_none_match, &r->if_modified_since,
         &r->if_range, &r->content_type, &r->user_agent, &r->referer,
         &r->if_match, &r->if_unmodified_since, &r->accept_encoding,
-        &r->origin,
+        &r->origin, &r->x_forwarded_for,
     };
 
     CHECK(rc == RC_OK || rc == RC_AGAIN || rc == 400 || rc == 414

@@ -17,12 +17,13 @@
  * load test compares that against nginx. Raise these on purpose, not by
  * accident. */
 #define CONN_SIZE_MAX     256
-#define CONN_REQ_SIZE_MAX 368   /* 320 before the body deadline, discard
+#define CONN_REQ_SIZE_MAX 376   /* 320 before the body deadline, discard
                                  * count, request sequence and abort hook;
                                  * 352 before If-Match, If-Unmodified-Since,
                                  * Accept-Encoding and the multipart body's
                                  * pieces (a pointer); 360 before Origin
-                                 * (the cross-site check) */
+                                 * (the cross-site check) and
+                                 * X-Forwarded-For (trusted_proxies) */
 
 static void
 test_sizes_conn(void **state)
