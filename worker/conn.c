@@ -22,6 +22,7 @@
 #include "defs.h"
 #include "http_response.h"
 #include "log.h"
+#include "metrics.h"
 #include "net.h"
 #include "transport.h"
 #include "worker_ctx.h"
@@ -34,6 +35,13 @@
 const char *const conn_state_name[CONN_NSTATES] = {
     "READING", "BODY", "PROCESSING", "WAIT_REDIS", "WRITING", "KEEPALIVE",
     "LINGERING", "DISCARD", "CLOSING"
+};
+
+/* The connections{state} gauge each state counts in (metrics.h). */
+static const uint8_t conn_metrics_state[CONN_NSTATES] = {
+    METRICS_CONN_READING, METRICS_CONN_READING, METRICS_CONN_WRITING,
+    METRICS_CONN_WAITING, METRICS_CONN_WRITING, METRICS_CONN_IDLE,
+    METRICS_CONN_WRITING, METRICS_CONN_READING, METRICS_CONN_GONE
 };
 
 /* A body in pieces (conn_respond_add()): buffered bytes, then a file
@@ -111,6 +119,8 @@ conn_set_state(struct conn *c, enum conn_state next)
                 conn_state_name[next]);
     log_msg(LOG_DEBUG, "fd %d: %s -> %s", c->fd, conn_state_name[c->state],
             conn_state_name[next]);
+    metrics_self->conns[conn_metrics_state[c->state]]--;
+    metrics_self->conns[conn_metrics_state[next]]++;
     c->state = (uint8_t) next;
 }
 
@@ -135,7 +145,7 @@ conn_req_attach(struct conn *c)
     memset(rq, 0, sizeof(*rq));
     rq->seq = conn_next_seq++ & CONN_SEQ_MASK;
     rq->file_fd = -1;
-    rq->start = clock_now();
+    rq->start_us = clock_now_us();
     http_parser_init(&rq->parser, &rq->req);
     c->rq = rq;
     return RC_OK;
@@ -261,6 +271,7 @@ conn_open_tp(int fd, const struct transport_ops *tp)
 {
     struct conn *c = conn_pool_get();
 
+    metrics_self->c.accepted++;
     if (c == NULL) {
         static uint64_t last_log;
         static unsigned refused;
@@ -298,7 +309,9 @@ conn_open_tp(int fd, const struct transport_ops *tp)
         goto fail;
     }
     wctx.active++;
-    timer_set(&c->timer, c->rq->start + (uint64_t) wctx.cfg.header_timeout);
+    metrics_self->conns[METRICS_CONN_READING]++;
+    timer_set(&c->timer, c->rq->start_us / 1000
+                         + (uint64_t) wctx.cfg.header_timeout);
     conn_drive(c);
     return RC_OK;
 
@@ -313,6 +326,7 @@ fail:
 static void
 conn_close(struct conn *c)
 {
+    metrics_self->conns[conn_metrics_state[c->state]]--;
     timer_clear(&c->timer);
     event_del(&c->ev);
     c->tp->close(c->fd);
@@ -874,7 +888,7 @@ conn_log_request(struct conn *c)
     r.user_agent_len = rq->req.user_agent.len;
     r.status = rq->status;
     r.bytes = rq->body_sent;
-    r.start_ms = rq->start;
+    r.start_ms = rq->start_us / 1000;
     r.end_ms = clock_now();
     access_log_write(&r);
 }
@@ -886,6 +900,8 @@ conn_response_done(struct conn *c)
 {
     if (c->rq->file_fd < 0 || c->rq->segs != NULL)
         c->rq->body_sent = c->rq->body_total;
+    metrics_count_request(c->rq->status, c->rq->body_sent,
+                          clock_now_us() - c->rq->start_us);
     if (access_log_on())
         conn_log_request(c);
     c->nreqs++;
@@ -960,7 +976,8 @@ conn_drive(struct conn *c)
                 conn_set_state(c, CONN_CLOSING);
                 break;
             }
-            timer_set(&c->timer, c->rq->start + (uint64_t) wctx.cfg.header_timeout);
+            timer_set(&c->timer, c->rq->start_us / 1000
+                                 + (uint64_t) wctx.cfg.header_timeout);
             conn_set_state(c, CONN_READING);
             break;
 

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "redis_client.h"
 #include "router.h"
+#include "status.h"
 #include "timer.h"
 #include "transport_tls.h"
 #include "worker_ctx.h"
@@ -370,6 +371,7 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     redis_client_deinit();
     crypt_pool_deinit();
     http_response_free_pages();
+    status_free();
     file_cache_clear();
     if (wctx.cfg.tls_port >= 0)
         log_msg(LOG_NOTICE, "tls handshakes: %llu ok, %llu resumed, "
