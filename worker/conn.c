@@ -284,6 +284,7 @@ conn_open_tp(int fd, const struct transport_ops *tp)
             refused = 0;
         }
         tp->refuse(fd, conn_503, sizeof(conn_503) - 1);
+        metrics_count_request(503, 0, 0);      /* answered, if briefly */
         conn_hooks.closed();
         return RC_ERR;
     }
