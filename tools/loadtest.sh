@@ -1031,7 +1031,8 @@ done
     echo "open files limit: $nofile; worker_connections / max_connections: $worker_conns"
     echo "both: access log off, keep-alive 60s, 100000 requests per connection, backlog 4096"
     echo "wrk: -t2 --latency --timeout 10s; timeouts are reported, not counted as failures (scenario 7: any error of ours is one)"
-    echo "nginx: sendfile on, tcp_nopush on, tcp_nodelay on, open_file_cache off, listen${reuseport:- without reuseport}"
+    [ "$only_scrape" -eq 1 ] || echo "nginx: sendfile on, tcp_nopush on, tcp_nodelay on, open_file_cache off, listen${reuseport:- without reuseport}"
+    echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "server_cpu_s in results.csv: user+system seconds of master and workers during the run"
 } >"$out/env.txt"
 
