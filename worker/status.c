@@ -392,9 +392,14 @@ status_render_chart(void)
     }
     for (int min = 0; min <= STATUS_CHART_S / 60; min++) {
         int x = W - R - (int) (min * 60 * sx);
-        out_printf("<text class=\"chart-label\" x=\"%d\" y=\"%d\" "
-                   "text-anchor=\"middle\" font-size=\"11\">%s%d%s</text>\n",
-                   x, H - 8, min ? "-" : "", min, min ? " min" : " (now)");
+        if (min == 0)
+            out_printf("<text class=\"chart-label\" x=\"%d\" y=\"%d\" "
+                       "text-anchor=\"end\" font-size=\"11\">now</text>\n",
+                       x, H - 8);
+        else
+            out_printf("<text class=\"chart-label\" x=\"%d\" y=\"%d\" "
+                       "text-anchor=\"middle\" font-size=\"11\">-%d min"
+                       "</text>\n", x, H - 8, min);
     }
     if (n > 0) {
         out_printf("<polyline class=\"chart-line\" fill=\"none\" "
@@ -410,6 +415,43 @@ status_render_chart(void)
                    "yet</text>\n", (L + W - R) / 2, (T + H - B) / 2);
     }
     out_printf("</svg>\n");
+}
+
+/* N bytes for people: "512 B", "3.4 KiB", "12.0 MiB", "1.5 GiB". */
+static const char *
+status_bytes(uint64_t n, char *buf, size_t len)
+{
+    static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
+    double v = (double) n;
+    size_t u = 0;
+
+    if (n < 1024) {
+        snprintf(buf, len, "%llu B", (unsigned long long) n);
+        return buf;
+    }
+    v /= 1024;
+    while (v >= 1024 && u + 1 < ARRAY_SIZE(unit)) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, len, "%.1f %s", v, unit[u]);
+    return buf;
+}
+
+/* Redis as the page says it: a worker that never asked it anything has
+ * not connected yet (connections are made on first use). */
+static const char *
+status_redis(const struct status_worker *w)
+{
+    const struct metrics_counters *c = &w->s->c;
+
+    if (w->redis_up)
+        return "up";
+    for (size_t k = 0; k < METRICS_REDIS_NRESULTS; k++) {
+        if (metrics_load(&c->redis[k]) != 0)
+            return "down";
+    }
+    return "unused";
 }
 
 /* "3 d 04:05:06" or "04:05:06". */
@@ -436,7 +478,7 @@ status_render_page(void)
     int64_t tot[METRICS_CONN_NSTATES] = { 0 };
     uint64_t treq = 0, tbytes = 0;
     size_t nw = status_workers(w, ARRAY_SIZE(w));
-    char up[48];
+    char up[48], b1[32], b2[32];
 
     metrics_totals(&c);
     status_uptime(up, sizeof(up), (int64_t) clock_wall() - m->started);
@@ -478,7 +520,7 @@ status_render_page(void)
             tot[k] += w[i].conns[k];
         out_printf("<tr class=\"worker-row%s\"><td>%d%s</td><td>%d</td>"
                    "<td>%u</td><td>%lld</td><td>%lld</td><td>%lld</td>"
-                   "<td>%lld</td><td>%llu</td><td>%llu</td>"
+                   "<td>%lld</td><td>%llu</td><td>%s</td>"
                    "<td class=\"%s\">%s</td></tr>\n",
                    w[i].draining ? " draining" : "", w[i].id,
                    w[i].draining ? " (draining)" : "", w[i].pid,
@@ -487,30 +529,30 @@ status_render_page(void)
                    (long long) w[i].conns[METRICS_CONN_WRITING],
                    (long long) w[i].conns[METRICS_CONN_IDLE],
                    (long long) w[i].conns[METRICS_CONN_WAITING],
-                   (unsigned long long) req, (unsigned long long) bytes,
-                   w[i].redis_up ? "up" : "down",
-                   w[i].redis_up ? "up" : "down");
+                   (unsigned long long) req,
+                   status_bytes(bytes, b1, sizeof(b1)), status_redis(&w[i]),
+                   status_redis(&w[i]));
     }
     out_printf("</tbody>\n<tfoot><tr class=\"total-row\"><th>live "
                "workers</th><td></td><td></td><td>%lld</td><td>%lld</td>"
-               "<td>%lld</td><td>%lld</td><td>%llu</td><td>%llu</td>"
+               "<td>%lld</td><td>%lld</td><td>%llu</td><td>%s</td>"
                "<td></td></tr>\n",
                (long long) tot[METRICS_CONN_READING],
                (long long) tot[METRICS_CONN_WRITING],
                (long long) tot[METRICS_CONN_IDLE],
                (long long) tot[METRICS_CONN_WAITING],
-               (unsigned long long) treq, (unsigned long long) tbytes);
+               (unsigned long long) treq, status_bytes(tbytes, b1, sizeof(b1)));
     out_printf("<tr class=\"total-row\"><th>server</th><td></td><td></td>"
                "<td colspan=\"4\">%llu connections accepted</td>"
-               "<td>%llu</td><td>%llu</td><td></td></tr>\n</tfoot>\n"
+               "<td>%llu</td><td>%s</td><td></td></tr>\n</tfoot>\n"
                "</table>\n",
                (unsigned long long) c.accepted,
                (unsigned long long) metrics_requests(&c),
-               (unsigned long long) c.bytes);
+               status_bytes(c.bytes, b2, sizeof(b2)));
     out_printf("<p class=\"hint\">Requests and bytes per worker count since "
                "its slot started (a respawned worker goes on with them); the "
                "server row also holds the workers of earlier generations. "
-               "Redis: \"down\" until a worker first needs it.</p>\n"
+               "Redis: a worker connects when it first needs it.</p>\n"
                "</main>\n</body>\n</html>\n");
 }
 
