@@ -1,7 +1,8 @@
 /* test_metrics.c - GET /metrics and GET /status on the real binary: exact
  * counts per status code, gauges of open connections, totals that survive
  * a kill -9 of every worker and reloads (and count them), redis_up
- * following the test's own Redis down and back, status_allow (403 from
+ * following the test's own Redis down and back, TLS handshakes (full,
+ * resumed with openssl s_client, failed), status_allow (403 from
  * 127.0.0.2), the page's rows and headers, and (run as
  * `test_metrics --promtool`) `promtool check metrics` on a real exposition.
  *
@@ -565,6 +566,131 @@ test_metrics_redis_up(void **state)
     f->ws.passed = true;
 }
 
+/* ---- TLS handshakes ---- */
+
+/* Run the shell command FMT (stderr with stdout) into OUT, bounded by
+ * timeout(1) against a hang. Returns its exit code, or -1. */
+static int __attribute__((format(printf, 3, 4)))
+shell(char *out, size_t len, const char *fmt, ...)
+{
+    char cmd[2048], line[2300];
+    size_t n = 0, k;
+    va_list ap;
+    FILE *p;
+    int st;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    snprintf(line, sizeof(line), "timeout 60 sh -c '%s' 2>&1", cmd);
+    p = popen(line, "r");
+    if (p == NULL)
+        return -1;
+    while (n + 1 < len && (k = fread(out + n, 1, len - 1 - n, p)) > 0)
+        n += k;
+    out[n] = '\0';
+    while (fread(line, 1, sizeof(line), p) > 0)
+        ;                               /* the rest, so it can exit */
+    st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* One openssl s_client run on PORT that sends a request; "New" or "Reused"
+ * (1 for a resumed session, 0 for a full handshake). */
+static int
+s_client(int port, const char *sess_opt)
+{
+    char out[32768];
+    int rc = shell(out, sizeof(out), "printf \"GET /a.txt HTTP/1.1\\r\\n"
+                   "Host: localhost\\r\\nConnection: close\\r\\n\\r\\n\" "
+                   "| openssl s_client -connect 127.0.0.1:%d -servername "
+                   "localhost -ign_eof %s", port, sess_opt);
+
+    if (rc != 0 || strstr(out, FILE_BODY) == NULL)
+        fail_msg("openssl s_client (exit %d) said:\n%s", rc, out);
+    if (strstr(out, "Reused, TLS") != NULL)
+        return 1;
+    if (strstr(out, "New, TLS") != NULL)
+        return 0;
+    fail_msg("openssl s_client said neither New nor Reused:\n%s", out);
+    return -1;
+}
+
+static void
+test_metrics_tls_handshakes(void **state)
+{
+    struct ws_redis_fx *f = *state;
+    char conf[2048], out[8192], path[WS_PATH_MAX + 32], opt[WS_PATH_MAX + 32];
+    int port, tport, full = 0, resumed = 0, fd;
+    int64_t deadline;
+
+    if (shell(out, sizeof(out), "openssl req -x509 -newkey ec -pkeyopt "
+              "ec_paramgen_curve:prime256v1 -keyout %s/c.key -out %s/c.pem "
+              "-days 2 -nodes -subj /CN=localhost", f->ws.dir, f->ws.dir) != 0)
+        fail_msg("openssl req: %s", out);
+    snprintf(conf, sizeof(conf), "processes = 2\ntls_port = 0\n"
+             "tls_port_file = %s/tlsport\ntls_certificate = %s/c.pem\n"
+             "tls_certificate_key = %s/c.key\n", f->ws.dir, f->ws.dir,
+             f->ws.dir);
+    start(f, conf);
+    port = f->ws.port;
+    snprintf(path, sizeof(path), "%s/tlsport", f->ws.dir);
+    assert_true(ws_wait_exists(path, WS_WAIT_MS));
+    tport = (int) ws_read_number(path);
+    assert_true(tport > 0);
+
+    /* a full handshake, then sessions resumed from its ticket (either
+     * worker takes it: the ticket keys are the master's) */
+    snprintf(opt, sizeof(opt), "-sess_out %s/sess", f->ws.dir);
+    if (s_client(tport, opt) != 0)
+        fail_msg("the first handshake was not a full one");
+    full++;
+    snprintf(opt, sizeof(opt), "-sess_in %s/sess", f->ws.dir);
+    for (int i = 0; i < 3; i++) {
+        if (s_client(tport, opt) == 1)
+            resumed++;
+        else
+            full++;
+    }
+    assert_true(resumed > 0);
+    /* plain HTTP on the TLS port: a failed handshake */
+    {
+        struct http_conn c;
+        char buf[512];
+        assert_int_equal(http_conn_open(&c, tport), 0);
+        assert_int_equal(http_send(&c, "GET / HTTP/1.1\r\n\r\n", 18),
+                         HTTP_OK);
+        fd = c.fd;
+        while (recv(fd, buf, sizeof(buf), 0) > 0)
+            ;                           /* until the server closes */
+        http_conn_close(&c);
+    }
+
+    deadline = ws_now_ms() + WS_WAIT_MS;
+    for (;;) {
+        char *text = scrape(port);
+        long long ok = value(text, "webserver_tls_handshakes_total"
+                                   "{result=\"ok\"}");
+        long long re = value(text, "webserver_tls_handshakes_total"
+                                   "{result=\"resumed\"}");
+        long long bad = value(text, "webserver_tls_handshakes_total"
+                                    "{result=\"failed\"}");
+        if (ok > full || re > resumed || bad > 1)
+            fail_msg("more handshakes than made (%d full, %d resumed, 1 "
+                     "failed):\n%s", full, resumed, text);
+        if (ok == full && re == resumed && bad == 1) {
+            free(text);
+            break;
+        }
+        if (ws_now_ms() > deadline)
+            fail_msg("handshakes not counted (%d full, %d resumed, 1 "
+                     "failed):\n%s", full, resumed, text);
+        free(text);
+        ws_sleep_ms(20);
+    }
+    f->ws.passed = true;
+}
+
 /* ---- Access ---- */
 
 /* A request from 127.0.0.2 (the client socket bound there) to the server
@@ -799,6 +925,8 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_metrics_reloads, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_metrics_redis_up, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_tls_handshakes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_metrics_status_allow, setup,
                                         teardown),
