@@ -538,13 +538,14 @@ test_metrics_redis_up(void **state)
 {
     struct ws_redis_fx *f = *state;
     char conf[256], *text;
+    long long timeouts;
     int port, rport;
 
     assert_int_equal(redis_start(&f->rs, f->ws.dir, NULL), 0);
     rport = f->rs.port;
     snprintf(conf, sizeof(conf), "processes = 2\nredis_port = %d\n"
-             "redis_reconnect_min = 50ms\nredis_reconnect_max = 200ms\n",
-             rport);
+             "redis_reconnect_min = 50ms\nredis_reconnect_max = 200ms\n"
+             "redis_timeout = 300ms\n", rport);
     start(f, conf);
     port = f->ws.port;
     text = scrape(port);            /* nobody needed Redis yet */
@@ -562,7 +563,22 @@ test_metrics_redis_up(void **state)
     /* and comes back on the same port: the workers reconnect by
      * themselves, without a request */
     assert_int_equal(redis_start_on(&f->rs, f->ws.dir, rport), 0);
-    free(wait_redis_up(port, 2, 1, false));
+    text = wait_redis_up(port, 2, 1, false);
+    timeouts = value(text, "webserver_redis_commands_total"
+                           "{result=\"timeout\"}");
+    assert_int_equal(timeouts, 0);
+    free(text);
+
+    /* Redis hangs: the one command sent meanwhile gets no reply within
+     * redis_timeout (the client answers 503) and counts as a timeout */
+    assert_int_equal(kill(f->rs.pid, SIGSTOP), 0);
+    assert_int_equal(request(port, "GET", "/welcome", "Cookie: " SID "\r\n"),
+                     503);
+    text = scrape(port);
+    kill(f->rs.pid, SIGCONT);
+    assert_int_equal(value(text, "webserver_redis_commands_total"
+                                 "{result=\"timeout\"}"), 1);
+    free(text);
     f->ws.passed = true;
 }
 
