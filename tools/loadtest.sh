@@ -1317,7 +1317,7 @@ NR == 1 { next }
 }
 END {
     if (s6) print "* scenario 6: nginx has no sessions; that column is ours on scenario 1 (static 1 KiB, c100),\n  run right after each /welcome run; ratio = /welcome / static, both ours."
-    if (s11) print "* scenario 11: that column is ours on scenario 1 without the scraper, run right before\n  each scraped run; ratio = scraped / plain, both ours."
+    if (s11) print "* scenario 11: that column is ours on scenario 1 without the scraper, in the same pair\n  (plain first in odd pairs, scraped first in even ones); ratio = scraped / plain, both ours."
     printf "ratio: median of the per-pair ratios ours/nginx; (range): lowest-highest pair.\n"
     if (full)
         printf "%d pairs of %ss runs, alternating ours, nginx; worker processes: %d each; wrk -t2 runs\n", pairs, dur, procs
