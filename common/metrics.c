@@ -18,6 +18,9 @@ const uint64_t metrics_bucket_us[METRICS_BUCKETS] = {
     500000, 1000000, 2500000, 5000000, 10000000
 };
 
+/* Reads of the totals that may overlap a fold before one is taken as it is. */
+#define METRICS_READ_TRIES 100000
+
 struct metrics_region *metrics_region;
 
 static struct metrics_slot metrics_private;
@@ -215,17 +218,20 @@ metrics_totals(struct metrics_counters *out)
 
     if (m == NULL)
         return RC_ERR;
-    for (;;) {
+    /* a fold takes the master a few microseconds; the bound is for a
+     * master killed in the middle of one, which must not hang us */
+    for (int tries = 0;; tries++) {
         seq = __atomic_load_n(&m->seq, __ATOMIC_ACQUIRE);
-        if (seq & 1)
-            continue;       /* the master is folding: a few microseconds */
+        if ((seq & 1) && tries < METRICS_READ_TRIES)
+            continue;
         memset(out, 0, sizeof(*out));
         metrics_add(out, &m->folded);
         high = __atomic_load_n(&m->high, __ATOMIC_ACQUIRE);
         for (uint64_t i = 0; i < high && i < m->nslots; i++)
             metrics_add(out, &m->slot[i].c);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&m->seq, __ATOMIC_RELAXED) == seq)
+        if (__atomic_load_n(&m->seq, __ATOMIC_RELAXED) == seq
+            || tries >= METRICS_READ_TRIES)
             return RC_OK;
     }
 }

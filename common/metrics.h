@@ -174,7 +174,9 @@ metrics_count_request(int status, uint64_t bytes, uint64_t duration_us)
 /* ---- Readers (a worker answering /metrics or /status) ---- */
 
 /* The server's counters: folded plus every slot, consistent with respect
- * to folds. Returns RC_OK, or RC_ERR before metrics_map(). */
+ * to folds (should a fold never end, a master killed in the middle of one,
+ * it takes what it reads after a bounded number of tries). Returns RC_OK,
+ * or RC_ERR before metrics_map(). */
 int metrics_totals(struct metrics_counters *out);
 
 /* All requests in C (every code). */
