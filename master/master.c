@@ -23,6 +23,7 @@
 #include "defs.h"
 #include "dispatch.h"
 #include "log.h"
+#include "metrics.h"
 #include "net.h"
 #include "proc.h"
 #include "tls_check.h"
@@ -38,6 +39,8 @@
 #define MASTER_TICK_MS         50
 /* A new generation whose workers are not all ready by then is given up. */
 #define MASTER_READY_MS        30000
+/* The status chart's samples of the request total, this often. */
+#define MASTER_SAMPLE_MS       1000
 
 static const int master_signals[] = {
     SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGCHLD
@@ -55,6 +58,7 @@ static struct {
     struct event             *sig[ARRAY_SIZE(master_signals)];
     struct event             *tick;
     bool                      tick_armed;
+    struct event             *sample;       /* MASTER_SAMPLE_MS, always on */
     int                       exit_code;
 
     /* A generation that was started but has not yet said it is ready on
@@ -343,6 +347,7 @@ master_spawn(struct worker_slot *w, const struct config *cfg)
         }
         snprintf(tag, sizeof(tag), "worker %d", w->id);
         log_set_tag(tag);
+        metrics_attach((size_t) (w - proc_table));
         /* a generation started by a reload logs where its config says,
          * while the master switches only when that generation takes over */
         if (strcmp(cfg->error_log, M.cfg.error_log) != 0
@@ -367,6 +372,7 @@ master_spawn(struct worker_slot *w, const struct config *cfg)
     w->respawn_at = 0;
     w->max_conns = net_fd_capacity(cfg->max_connections);
     w->spawned_at = clock_update();
+    metrics_slot_start((size_t) (w - proc_table), pid, w->id, w->generation);
     w->chan_ev = event_new(M.base, fds[0], EV_READ | EV_PERSIST, master_chan_cb, w);
     if (w->chan_ev == NULL || event_add(w->chan_ev, NULL) < 0) {
         log_msg(LOG_ERR, "cannot watch the channel of worker %d", w->id);
@@ -454,6 +460,7 @@ master_drain_older(unsigned gen)
             continue;
         }
         w->draining = true;
+        metrics_slot_draining((size_t) (w - proc_table));
         w->kill_at = now + (uint64_t) M.cfg.shutdown_timeout + MASTER_DRAIN_GRACE_MS;
         master_tell(w, CHAN_QUIT, CHAN_QUIT_RELOAD, SIGQUIT);
         log_msg(LOG_NOTICE, "worker %d (pid %d) draining", w->id, (int) w->pid);
@@ -524,6 +531,7 @@ master_pending_commit(void)
                 WEBSERVER_VERSION, M.cfg.processes);
     } else {
         master_drain_older(gen);
+        metrics_count_reload(true);
         log_msg(LOG_NOTICE, "reload done: generation %u, %d workers", gen,
                 M.cfg.processes);
     }
@@ -588,6 +596,7 @@ master_pending_abort(const char *why)
         master_stop(true);
         return;
     }
+    metrics_count_reload(false);
     log_msg(LOG_ERR, "reload failed: %s; the running workers keep serving",
             why);
     if (M.reload_wanted) {
@@ -627,6 +636,7 @@ master_reap(void)
 
         master_close_channel(w);
         w->pid = 0;
+        metrics_slot_exited((size_t) (w - proc_table));
         /* A new generation that loses a worker before it is ready is given
          * up (the old one serves on); at start there is no old one, so
          * only a worker that says it cannot work (code 2) ends the start,
@@ -685,6 +695,8 @@ master_housekeeping(void)
                 log_msg(LOG_NOTICE, "respawning worker %d", w->id);
                 if (master_spawn(w, &M.cfg) != RC_OK)
                     w->respawn_at = now + MASTER_RESPAWN_MS;
+                else
+                    metrics_count_restart();
             }
             pending = pending || w->pid == 0;
         }
@@ -726,6 +738,15 @@ master_tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+master_sample_cb(evutil_socket_t fd, short what, void *arg)
+{
+    UNUSED(fd);
+    UNUSED(what);
+    UNUSED(arg);
+    metrics_take_sample(clock_update());
+}
+
+static void
 master_arm_tick(void)
 {
     struct timeval tv = { 0, MASTER_TICK_MS * 1000 };
@@ -758,6 +779,7 @@ master_reload(void)
     log_msg(LOG_NOTICE, "reloading configuration");
     if (master_config_build(M.opts, &cfg, err, sizeof(err)) != RC_OK) {
         log_msg(LOG_ERR, "%s; keeping the running configuration", err);
+        metrics_count_reload(false);
         return;
     }
 
@@ -770,6 +792,7 @@ master_reload(void)
         /* the same socket takes a new backlog; no second bind needed */
         log_errno(LOG_ERR, errno, "listen() with backlog %d failed; keeping "
                   "the running configuration", cfg.backlog);
+        metrics_count_reload(false);
         return;
     }
     if (rebind) {
@@ -777,6 +800,7 @@ master_reload(void)
         if (lfd < 0) {
             log_msg(LOG_ERR, "cannot listen on %s port %d; keeping the "
                     "running configuration", cfg.listen_address, cfg.port);
+            metrics_count_reload(false);
             return;
         }
     }
@@ -804,6 +828,7 @@ master_reload(void)
                 master_write_port_file(&M.cfg,
                                        net_local_port(dispatch_listen_fd()));
             }
+            metrics_count_reload(false);
             return;
         }
     }
@@ -850,6 +875,7 @@ master_stop(bool fast)
         else if (!w->draining)
             master_tell(w, CHAN_QUIT, CHAN_QUIT_STOP, SIGQUIT);
         w->draining = true;
+        metrics_slot_draining((size_t) (w - proc_table));
         if (w->kill_at == 0 || w->kill_at > M.kill_at)
             w->kill_at = M.kill_at;
     }
@@ -962,6 +988,17 @@ master_run(const struct master_opts *o, const struct config *cfg, int lfd,
     M.tick = event_new(M.base, -1, EV_PERSIST, master_tick_cb, NULL);
     if (M.tick == NULL)
         return 2;
+    /* the counters live in a mapping every worker inherits */
+    if (metrics_map(PROC_MAX) != RC_OK)
+        return 2;
+    M.sample = event_new(M.base, -1, EV_PERSIST, master_sample_cb, NULL);
+    {
+        struct timeval tv = { MASTER_SAMPLE_MS / 1000,
+                              (MASTER_SAMPLE_MS % 1000) * 1000 };
+        if (M.sample == NULL || event_add(M.sample, &tv) < 0)
+            return 2;
+    }
+    metrics_take_sample(clock_update());
     dispatch_set_broken_cb(master_channel_broken);
     clock_update();
     /* connections wait in the listen queue until a worker is ready */
@@ -975,6 +1012,7 @@ master_run(const struct master_opts *o, const struct config *cfg, int lfd,
     for (size_t i = 0; i < ARRAY_SIZE(master_signals); i++)
         event_free(M.sig[i]);
     event_free(M.tick);
+    event_free(M.sample);
     for (size_t i = 0; i < proc_count; i++) {
         if (proc_table[i].in_use)
             master_close_channel(&proc_table[i]);

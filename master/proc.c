@@ -1,9 +1,12 @@
 /* proc.c - the master's table of worker processes (see proc.h).
- * Master only; O(n) scans, fine for the at most PROC_MAX workers.
+ * Master only; O(n) scans, fine for the at most PROC_MAX workers. Slot i
+ * of the table writes slot i of the metrics region (metrics.h).
  * SPDX-License-Identifier: MIT */
 #include "proc.h"
 
 #include <string.h>
+
+#include "metrics.h"
 
 struct worker_slot proc_table[PROC_MAX];
 size_t proc_count;
@@ -50,6 +53,8 @@ proc_running(void)
 void
 proc_release(struct worker_slot *w)
 {
+    /* its counters go into the server's totals; the slot starts afresh */
+    metrics_slot_release((size_t) (w - proc_table));
     memset(w, 0, sizeof(*w));
     w->chan_fd = -1;
     while (proc_count > 0 && !proc_table[proc_count - 1].in_use)

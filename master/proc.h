@@ -46,7 +46,9 @@ struct worker_slot *proc_find(pid_t pid);
 size_t proc_running(void);
 
 /* Mark a slot unused and shrink proc_count past trailing unused slots. The
- * caller has closed the channel and freed the event. */
+ * caller has closed the channel and freed the event, and the slot's
+ * process (if it had one) has exited: its metrics are folded into the
+ * totals here. */
 void proc_release(struct worker_slot *w);
 
 #endif

@@ -7,7 +7,7 @@
 # usage: tools/loadtest.sh [--quick] [--processes N] [--duration S]
 #                          [--pairs N] [--idle-conns N] [--nginx-no-reuseport]
 #                          [--reload] [--reload-rounds N] [--reload-duration S]
-#                          [--reload-interval S] [--tls] [--out DIR]
+#                          [--reload-interval S] [--tls] [--scrape] [--out DIR]
 #
 # Scenarios
 #   1  keep-alive, 1 KiB page, 100 connections            requests/s
@@ -26,6 +26,10 @@
 #   9  HTTPS "Connection: close", 1 KiB page, 100 connections: a new TLS
 #      connection with a full handshake per request        requests/s
 #  10  as 9, but wrk resumes the session (TLS 1.3 ticket)  requests/s
+#  11  (--scrape only) scenario 1 on our server while a client fetches
+#      GET /metrics once a second, paired with scenario 1 without it
+#                                                         ratio scraped / plain,
+#                                                         and CPU per request of each
 #   Every scenario also reports the servers' CPU time per request: user +
 #   system microseconds of the master and all its workers over the run,
 #   divided by the requests wrk counted (the clock-tick resolution is 10 ms).
@@ -48,6 +52,14 @@
 # -sess_out/-sess_in pair as a control that resumption works there), writes
 # the counts to env.txt, and flags any resumed request in scenario 9's
 # check as a problem.
+#
+# --scrape runs only scenario 11, on our server alone (no nginx): in each
+# pair, scenario 1 as it is ("ours-plain") and with a scraper ("ours"), in
+# turn first and second:
+# a loop that runs curl on /metrics every second, started by the script
+# and stopped by its pid; every scrape must answer 200. The scrape's own
+# cost is in the server CPU per request of the scraped run. About 2 minutes
+# with 5 pairs of 10 s runs.
 #
 # --reload runs only scenario 7 (3 rounds of 20 s per server, about 2
 # minutes); the full run ends with it. Its rounds are --reload-rounds
@@ -105,6 +117,7 @@ out=""
 reuseport=" reuseport"
 only_reload=0
 only_tls=0
+only_scrape=0
 reload_rounds=3
 reload_duration=""
 reload_interval=2
@@ -127,6 +140,7 @@ while [ $# -gt 0 ]; do
     --nginx-no-reuseport) reuseport="" ;;
     --reload) only_reload=1 ;;
     --tls) only_tls=1 ;;
+    --scrape) only_scrape=1 ;;
     --reload-rounds) [ $# -ge 2 ] || die "--reload-rounds needs a value"; reload_rounds=$2; shift ;;
     --reload-duration) [ $# -ge 2 ] || die "--reload-duration needs a value"; reload_duration=$2; shift ;;
     --reload-interval) [ $# -ge 2 ] || die "--reload-interval needs a value"; reload_interval=$2; shift ;;
@@ -148,7 +162,8 @@ done
 [ "$pairs" -ge 2 ] || die "--pairs must be at least 2 (ratios are medians of pairs)"
 [ "$reload_interval" -lt "$reload_duration" ] \
     || die "--reload-interval must be shorter than --reload-duration"
-[ $((only_reload + only_tls)) -le 1 ] || die "--reload and --tls exclude each other"
+[ $((only_reload + only_tls + only_scrape)) -le 1 ] \
+    || die "--reload, --tls and --scrape exclude each other"
 
 [ -n "$out" ] || out="$top/out/loadtest-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out/raw" || die "cannot create the output folder $out"
@@ -158,7 +173,7 @@ out=$(cd "$out" && pwd)
 # ---- Processes we started: stopped by pid at exit, never by name ----
 
 declare -A started=()          # background pids we launched, not yet stopped
-ours_pid="" nginx_pid="" redis_pid="" helper_pid=""
+ours_pid="" nginx_pid="" redis_pid="" helper_pid="" scraper_pid=""
 tmp=""
 
 # Parent pid of $1 from /proc (0 if gone); comm may hold spaces and parens.
@@ -244,8 +259,9 @@ install_pkgs() {
 
 missing=()
 have wrk || missing+=(wrk)
-have nginx || [ -x /usr/sbin/nginx ] || missing+=(nginx)
-[ "$only_reload" -eq 1 ] || [ "$only_tls" -eq 1 ] || have gnuplot || missing+=(gnuplot-nox)
+[ "$only_scrape" -eq 1 ] || have nginx || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ "$only_reload" -eq 1 ] || [ "$only_tls" -eq 1 ] || [ "$only_scrape" -eq 1 ] \
+    || have gnuplot || missing+=(gnuplot-nox)
 have curl || missing+=(curl)
 have openssl || missing+=(openssl)
 have cc || missing+=(build-essential)
@@ -310,12 +326,12 @@ worker_conns=20000
 tmp=$(mktemp -d /tmp/loadtest.XXXXXX) || die "mktemp failed"
 chmod 755 "$tmp"      # nginx workers run as nobody and must read the root
 
-if [ "$only_reload" -eq 0 ] && [ "$only_tls" -eq 0 ]; then
+if [ "$only_reload" -eq 0 ] && [ "$only_tls" -eq 0 ] && [ "$only_scrape" -eq 0 ]; then
     cc -O2 -Wall -o "$out/idle_conns" "$here/idle_conns.c" 2>"$out/idle_conns.build.log" \
         || { cat "$out/idle_conns.build.log" >&2; die "cannot compile $here/idle_conns.c"; }
 fi
 no_resume=""
-if [ "$only_reload" -eq 0 ]; then
+if [ "$only_reload" -eq 0 ] && [ "$only_scrape" -eq 0 ]; then
     no_resume="$out/no_resume.so"
     cc -O2 -Wall -shared -fPIC -o "$no_resume" "$here/no_resume.c" -ldl \
         2>"$out/no_resume.build.log" \
@@ -637,6 +653,8 @@ clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
 csv_header="scenario,name,server,pair,requests_per_s,bytes_per_s,p50_ms,p99_ms,errors_connect,errors_read,errors_write,errors_timeout,errors_non2xx,errors_total,requests,duration_s,conns,rss_before_kib,rss_after_kib,kib_per_conn,server_cpu_s,reloads_sent,reloads_done,max_workers"
 if [ "$only_reload" -eq 1 ]; then
     total_runs=$((reload_rounds * 2))
+elif [ "$only_scrape" -eq 1 ]; then
+    total_runs=$((pairs * 2))
 elif [ "$only_tls" -eq 1 ]; then
     total_runs=$((pairs * 2 * 3))
 else
@@ -697,8 +715,9 @@ measure_wrk() {
     local sc=$1 name=$2 srv=$3 pair=$4 path=$5 conns=$6 target errs t0 cpu port
     shift 6
     target=${srv%-static}
+    target=${target%-plain}
     port=$(port_of "$target")
-    if [ "$sc" -ge 8 ]; then wrk_scheme=https; port=$(tls_port_of "$target"); fi
+    if [ "$sc" -ge 8 ] && [ "$sc" -le 10 ]; then wrk_scheme=https; port=$(tls_port_of "$target"); fi
     [ "$sc" -ne 9 ] || wrk_preload=$no_resume
     t0=$(server_ticks "$(pid_of "$target")")
     wrk_run "s$sc-$srv-$pair" "$port" "$path" "$conns" "$duration" "$@"
@@ -957,24 +976,31 @@ if [ "$only_reload" -eq 1 ]; then
     s6_note="not run (--reload)"
 elif [ "$only_tls" -eq 1 ]; then
     s6_note="not run (--tls)"
+elif [ "$only_scrape" -eq 1 ]; then
+    s6_note="not run (--scrape)"
 else
     start_redis
     [ -z "$s6_note" ] || total_runs=$((total_runs - pairs * 2))
 fi
 write_ours_conf
 start_ours
-start_nginx
+servers="ours nginx"
+if [ "$only_scrape" -eq 1 ]; then
+    servers=ours
+else
+    start_nginx
+fi
 
 # Both serve the same bytes: status and Content-Length of every file.
 for path in "${!fsize[@]}"; do
-    for srv in ours nginx; do
+    for srv in $servers; do
         got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 30 \
               "http://127.0.0.1:$(port_of "$srv")$path" || true)
         [ "$got" = "200 ${fsize[$path]}" ] \
             || die "$srv: GET $path gave \"$got\", expected \"200 ${fsize[$path]}\""
     done
 done
-for srv in ours nginx; do
+for srv in $servers; do
     port=$(tls_port_of "$srv")
     got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 30 \
           --cacert "$tlsdir/cert.pem" --resolve "localhost:$port:127.0.0.1" \
@@ -987,7 +1013,7 @@ done
     echo "command: tools/loadtest.sh $args"
     echo "git: $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$top" diff --quiet 2>/dev/null || echo ' (dirty)')"
     echo "webserver: $("$bin" -V 2>&1) ($build_note) $bin"
-    echo "nginx: $("$nginx_bin" -v 2>&1 | sed 's/^nginx version: //')"
+    [ "$only_scrape" -eq 1 ] || echo "nginx: $("$nginx_bin" -v 2>&1 | sed 's/^nginx version: //')"
     echo "wrk: $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
     echo "redis: $(have "$redis_server" && "$redis_server" --version | awk '{print $3}' || echo none)"
     echo "cpus: $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'))"
@@ -996,21 +1022,27 @@ done
     if [ "$only_reload" -eq 0 ]; then
         echo "pairs: $pairs; duration: ${duration}s per run; idle connections: $idle_conns"
     fi
-    if [ "$only_reload" -eq 0 ]; then
+    if [ "$only_reload" -eq 0 ] && [ "$only_scrape" -eq 0 ]; then
         echo "openssl: $(openssl version) (command line); nginx built with: $("$nginx_bin" -V 2>&1 | sed -n 's/^built with //p')"
         echo "tls: one self-signed EC P-256 certificate ($tlsdir/cert.pem); nginx: ssl_protocols TLSv1.2 TLSv1.3, ssl_session_tickets on, ssl_session_cache default (none), default ciphers; ours: tls_protocols TLSv1.2 TLSv1.3, default ciphers"
         echo "tls negotiated by openssl s_client: ours $(tls_negotiated "$ours_tls_port"); nginx $(tls_negotiated "$nginx_tls_port")"
     fi
-    [ "$only_tls" -eq 1 ] || echo "scenario 7: $reload_rounds rounds of ${reload_duration}s per server, wrk -c50, HUP to the master every ${reload_interval}s by pid (nginx too: kill -HUP, not nginx -s)"
+    [ "$only_scrape" -eq 0 ] || echo "scenario 11: scenario 1 of ours, plain and with curl on /metrics every 1 s (the scraper), alternating; no nginx"
+    [ "$only_tls" -eq 1 ] || [ "$only_scrape" -eq 1 ] || echo "scenario 7: $reload_rounds rounds of ${reload_duration}s per server, wrk -c50, HUP to the master every ${reload_interval}s by pid (nginx too: kill -HUP, not nginx -s)"
     echo "open files limit: $nofile; worker_connections / max_connections: $worker_conns"
     echo "both: access log off, keep-alive 60s, 100000 requests per connection, backlog 4096"
     echo "wrk: -t2 --latency --timeout 10s; timeouts are reported, not counted as failures (scenario 7: any error of ours is one)"
-    echo "nginx: sendfile on, tcp_nopush on, tcp_nodelay on, open_file_cache off, listen${reuseport:- without reuseport}"
+    [ "$only_scrape" -eq 1 ] || echo "nginx: sendfile on, tcp_nopush on, tcp_nodelay on, open_file_cache off, listen${reuseport:- without reuseport}"
+    echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "server_cpu_s in results.csv: user+system seconds of master and workers during the run"
 } >"$out/env.txt"
 
 note "output: $out"
-if [ "$only_tls" -eq 1 ]; then
+if [ "$only_scrape" -eq 1 ]; then
+    echo "webserver, $procs worker processes, scenario 11 only: scenario 1 without and with" \
+         "a /metrics scrape every second, $pairs pairs of ${duration}s runs;" \
+         "wrk -t2 shares the $(nproc) cores with the server"
+elif [ "$only_tls" -eq 1 ]; then
     echo "webserver vs nginx: $procs worker processes each, HTTPS scenarios 8 to 10 only," \
          "$pairs pairs of ${duration}s runs; wrk -t2 shares the $(nproc) cores with the server under test"
 elif [ "$only_reload" -eq 1 ]; then
@@ -1096,7 +1128,54 @@ run_scenarios_1_to_6() {
     fi
 }
 
-if [ "$only_tls" -eq 1 ]; then
+# The scraper of scenario 11: curl on /metrics every second, each status
+# appended to $tmp/scrapes; started in the background, stopped by its pid.
+start_scraper() {
+    local url="http://127.0.0.1:$ours_port/metrics"
+    ( while :; do
+          curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 "$url" \
+              >>"$tmp/scrapes" 2>/dev/null || echo 000 >>"$tmp/scrapes"
+          sleep 1
+      done ) </dev/null >/dev/null 2>&1 &
+    scraper_pid=$!; started[$scraper_pid]=1
+}
+
+stop_scraper() {
+    [ -n "$scraper_pid" ] || return 0
+    stop_pid "$scraper_pid"; scraper_pid=""
+}
+
+# Scenario 11 (--scrape): scenario 1 on ours, plain then scraped, per pair.
+run_scrape_scenario() {
+    local n ok
+    wrk_run "warmup-ours" "$ours_port" /index.html 100 1
+    check_server ours "warm-up"
+    : >"$tmp/scrapes"
+    # odd pairs run plain first, even pairs scraped first, so that a
+    # machine getting busier (or quieter) during the run favours neither
+    for pair in $(seq 1 "$pairs"); do
+        if [ $((pair % 2)) -eq 1 ]; then
+            measure_wrk 11 keepalive-1k-scrape ours-plain "$pair" /index.html 100
+        fi
+        start_scraper
+        measure_wrk 11 keepalive-1k-scrape ours "$pair" /index.html 100
+        stop_scraper
+        if [ $((pair % 2)) -eq 0 ]; then
+            measure_wrk 11 keepalive-1k-scrape ours-plain "$pair" /index.html 100
+        fi
+    done
+    n=$(wc -l <"$tmp/scrapes")
+    ok=$(grep -c '^200$' "$tmp/scrapes" || true)
+    echo "scenario 11 scrapes: $ok of $n answered 200" | tee -a "$out/env.txt"
+    [ "$n" -gt 0 ] && [ "$ok" -eq "$n" ] \
+        || anomaly "scenario 11: $ok of $n scrapes of /metrics answered 200"
+    cp "$tmp/scrapes" "$out/raw/s11-scrape-statuses.txt"
+    curl -s --max-time 5 "http://127.0.0.1:$ours_port/metrics" >"$out/raw/s11-metrics.txt" || true
+}
+
+if [ "$only_scrape" -eq 1 ]; then
+    run_scrape_scenario
+elif [ "$only_tls" -eq 1 ]; then
     run_tls_scenarios
 elif [ "$only_reload" -eq 0 ]; then
     run_scenarios_1_to_6
@@ -1110,7 +1189,7 @@ else
 fi
 
 # Scenario 7: rounds alternate ours, nginx; reloads every server the same.
-if [ "$only_tls" -eq 0 ]; then
+if [ "$only_tls" -eq 0 ] && [ "$only_scrape" -eq 0 ]; then
     for round in $(seq 1 "$reload_rounds"); do
         for srv in ours nginx; do
             measure_reload "$srv" "$round"
@@ -1133,7 +1212,7 @@ rm -f "$out/results.csv.tmp"
 # of the middle two (ratios multiply; 0.5 and 2 average to 1). Scenario 7's
 # pairs are its rounds; its errors are what counts there.
 awk -F, -v s6note="$s6_note" -v pairs="$pairs" -v rounds="$reload_rounds" \
-    -v full=$((1 - only_reload - only_tls)) -v every="$reload_interval" '
+    -v full=$((1 - only_reload - only_tls - only_scrape)) -v every="$reload_interval" '
 function sort(list, a,   n, i, j, t) {
     n = split(list, a, " ")
     for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j+1] = a[j]; a[j+1] = t }
@@ -1165,13 +1244,13 @@ NR == 1 { next }
 }
 END {
     print "scenario,name,metric,ours,nginx,ratio,ratio_min,ratio_max,ours_p50_ms,ours_p99_ms,nginx_p50_ms,nginx_p99_ms,ours_errors,nginx_errors,pairs,note,ours_cpu_us_per_req,nginx_cpu_us_per_req"
-    for (sc = 1; sc <= 10; sc++) {
+    for (sc = 1; sc <= 11; sc++) {
         metric = sc == 3 ? "bytes_per_s" : sc == 5 ? "kib_per_conn" : "requests_per_s"
         if (!(sc in seen)) {
             if (sc == 6 && full) printf "6,welcome-session,requests_per_s,,,,,,,,,,,,0,%s,,\n", s6note
             continue
         }
-        other = sc == 6 ? "ours-static" : "nginx"
+        other = sc == 6 ? "ours-static" : sc == 11 ? "ours-plain" : "nginx"
         rl = ""
         for (p = 1; p <= (sc == 7 ? rounds : pairs); p++)
             if (((sc, "ours", p) in val) && ((sc, other, p) in val) && val[sc, other, p] != 0)
@@ -1179,7 +1258,8 @@ END {
         note = sc == 5 ? "lower is better" : sc == 6 ? "nginx column: ours on scenario 1 (static 1 KiB); ratio = welcome/static" : \
                sc == 7 ? "HUP every " every "s; errors = socket errors + non-2xx over all rounds (see results.csv)" : \
                sc == 9 ? "a new TLS connection with a full handshake per request (wrk + no_resume.so)" : \
-               sc == 10 ? "a new TLS connection per request with the session resumed (plain wrk)" : ""
+               sc == 10 ? "a new TLS connection per request with the session resumed (plain wrk)" : \
+               sc == 11 ? "nginx column: ours on scenario 1 without the scraper; ratio = scraped/plain" : ""
         np = split(rl, tmp, " ")
         cu = median(cpu[sc, "ours"]); cn = median(cpu[sc, other])
         printf "%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,%d,%d,%s,%s,%s\n", sc, name[sc], metric,
@@ -1195,7 +1275,7 @@ END {
 
 # The table (also in summary.txt).
 awk -F, -v procs="$procs" -v dur="$duration" -v pairs="$pairs" -v idle="$idle_conns" \
-    -v full=$((1 - only_reload)) -v every="$reload_interval" '
+    -v full=$((1 - only_reload - only_scrape)) -v every="$reload_interval" '
 function n(x) { return x == "" ? "-" : x }
 function lat(a, b) { return a == "" ? "-" : sprintf("%.2f/%.2f ms", a, b) }
 function num(x, unit) {
@@ -1215,6 +1295,7 @@ BEGIN {
     label[8] = "8 HTTPS keep-alive 1 KiB, c100"
     label[9] = "9 HTTPS close, full handshake"
     label[10] = "10 HTTPS close, resumed"
+    label[11] = "11 as 1, /metrics every 1 s"
     printf "%-33s %15s %15s %6s %-11s %-19s %-19s %-17s %s\n", "scenario", "ours", "nginx", "ratio", "(range)", "ours p50/p99", "nginx p50/p99", "errors ours/nginx", "cpu us/req ours/nginx"
 }
 NR == 1 { next }
@@ -1225,16 +1306,18 @@ NR == 1 { next }
         printf "%-33s %s\n", label[6], $16
         next
     }
-    nginx = sc == 6 ? num($5, unit) "*" : num($5, unit)
+    nginx = sc == 6 || sc == 11 ? num($5, unit) "*" : num($5, unit)
     printf "%-33s %15s %15s %6s %-11s %-19s %-19s %-17s %s%s\n", label[sc], num($4, unit), nginx,
         $6 == "" ? "-" : sprintf("%.2f", $6), $6 == "" ? "" : sprintf("%.2f-%.2f", $7, $8),
         lat($9, $10), lat($11, $12), $13 "/" $14,
         $17 == "" ? "-" : $17 "/" $18,
         sc == 5 ? "  (lower is better)" : ""
     if (sc == 6) s6 = 1
+    if (sc == 11) s11 = 1
 }
 END {
     if (s6) print "* scenario 6: nginx has no sessions; that column is ours on scenario 1 (static 1 KiB, c100),\n  run right after each /welcome run; ratio = /welcome / static, both ours."
+    if (s11) print "* scenario 11: that column is ours on scenario 1 without the scraper, in the same pair\n  (plain first in odd pairs, scraped first in even ones); ratio = scraped / plain, both ours."
     printf "ratio: median of the per-pair ratios ours/nginx; (range): lowest-highest pair.\n"
     if (full)
         printf "%d pairs of %ss runs, alternating ours, nginx; worker processes: %d each; wrk -t2 runs\n", pairs, dur, procs
@@ -1273,7 +1356,7 @@ awk -F, 'NR > 1 && $6 != "" && $1 != 7 {
 nbars=$(wc -l <"$out/chart.dat")
 term="pngcairo size 1000,560 font ',10'"
 gnuplot -e 'set terminal' 2>&1 | grep -q pngcairo || term="png size 1000,560"
-if [ "$only_reload" -eq 1 ] || [ "$only_tls" -eq 1 ]; then
+if [ "$only_reload" -eq 1 ] || [ "$only_tls" -eq 1 ] || [ "$only_scrape" -eq 1 ]; then
     : # one or two scenarios: the table says it all
 elif [ "$nbars" -eq 0 ]; then
     note "no ratios to plot"
@@ -1298,7 +1381,7 @@ then
     note "gnuplot failed, see $out/gnuplot.log"
 fi
 
-if [ "$only_reload" -eq 1 ] || [ "$only_tls" -eq 1 ]; then
+if [ "$only_reload" -eq 1 ] || [ "$only_tls" -eq 1 ] || [ "$only_scrape" -eq 1 ]; then
     echo "results: $out/results.csv  summary: $out/summary.csv"
 else
     echo "results: $out/results.csv  summary: $out/summary.csv  chart: $out/ratios.png"

@@ -22,5 +22,8 @@ if [ "$fuzz_seconds" -gt 0 ] && [ -x tests/fuzz/run.sh ]; then
     tests/fuzz/run.sh "$fuzz_seconds"
 fi
 
+# every tool a test needs was installed above: a test that finds one
+# missing fails instead of skipping (test_metrics_promtool)
+export WEBSERVER_REQUIRE_TOOLS=1
 cd build
 exec ctest --output-on-failure -LE bench -j"$jobs"

@@ -23,6 +23,7 @@
 #include "forwarded.h"
 #include "http_response.h"
 #include "log.h"
+#include "metrics.h"
 #include "net.h"
 #include "proxy_proto.h"
 #include "transport.h"
@@ -36,6 +37,20 @@
 const char *const conn_state_name[CONN_NSTATES] = {
     "READING", "PROXY", "BODY", "PROCESSING", "WAIT_REDIS", "WRITING",
     "KEEPALIVE", "LINGERING", "DISCARD", "CLOSING"
+};
+
+/* The connections{state} gauge each state counts in (metrics.h). */
+static const uint8_t conn_metrics_state[CONN_NSTATES] = {
+    [CONN_READING]    = METRICS_CONN_READING,
+    [CONN_PROXY]      = METRICS_CONN_READING,
+    [CONN_BODY]       = METRICS_CONN_READING,
+    [CONN_PROCESSING] = METRICS_CONN_WRITING,
+    [CONN_WAIT_REDIS] = METRICS_CONN_WAITING,
+    [CONN_WRITING]    = METRICS_CONN_WRITING,
+    [CONN_KEEPALIVE]  = METRICS_CONN_IDLE,
+    [CONN_LINGERING]  = METRICS_CONN_WRITING,
+    [CONN_DISCARD]    = METRICS_CONN_READING,
+    [CONN_CLOSING]    = METRICS_CONN_GONE,
 };
 
 /* A body in pieces (conn_respond_add()): buffered bytes, then a file
@@ -113,6 +128,8 @@ conn_set_state(struct conn *c, enum conn_state next)
                 conn_state_name[next]);
     log_msg(LOG_DEBUG, "fd %d: %s -> %s", c->fd, conn_state_name[c->state],
             conn_state_name[next]);
+    metrics_self->conns[conn_metrics_state[c->state]]--;
+    metrics_self->conns[conn_metrics_state[next]]++;
     c->state = (uint8_t) next;
 }
 
@@ -137,7 +154,7 @@ conn_req_attach(struct conn *c)
     memset(rq, 0, sizeof(*rq));
     rq->seq = conn_next_seq++ & CONN_SEQ_MASK;
     rq->file_fd = -1;
-    rq->start = clock_now();
+    rq->start_us = clock_now_us();
     http_parser_init(&rq->parser, &rq->req);
     c->rq = rq;
     return RC_OK;
@@ -307,6 +324,7 @@ conn_open_tp(int fd, const struct transport_ops *tp)
 {
     struct conn *c = conn_pool_get();
 
+    metrics_self->c.accepted++;
     if (c == NULL) {
         static uint64_t last_log;
         static unsigned refused;
@@ -319,6 +337,7 @@ conn_open_tp(int fd, const struct transport_ops *tp)
             refused = 0;
         }
         tp->refuse(fd, conn_503, sizeof(conn_503) - 1);
+        metrics_count_request(503, 0, 0);      /* answered, if briefly */
         conn_hooks.closed();
         return RC_ERR;
     }
@@ -347,7 +366,9 @@ conn_open_tp(int fd, const struct transport_ops *tp)
         goto fail;
     }
     wctx.active++;
-    timer_set(&c->timer, c->rq->start + (uint64_t) wctx.cfg.header_timeout);
+    metrics_self->conns[METRICS_CONN_READING]++;
+    timer_set(&c->timer, c->rq->start_us / 1000
+                         + (uint64_t) wctx.cfg.header_timeout);
     conn_drive(c);
     return RC_OK;
 
@@ -362,6 +383,7 @@ fail:
 static void
 conn_close(struct conn *c)
 {
+    metrics_self->conns[conn_metrics_state[c->state]]--;
     timer_clear(&c->timer);
     event_del(&c->ev);
     c->tp->close(c->fd);
@@ -968,7 +990,7 @@ conn_log_request(struct conn *c)
     r.user_agent_len = rq->req.user_agent.len;
     r.status = rq->status;
     r.bytes = rq->body_sent;
-    r.start_ms = rq->start;
+    r.start_ms = rq->start_us / 1000;
     r.end_ms = clock_now();
     access_log_write(&r);
 }
@@ -980,6 +1002,8 @@ conn_response_done(struct conn *c)
 {
     if (c->rq->file_fd < 0 || c->rq->segs != NULL)
         c->rq->body_sent = c->rq->body_total;
+    metrics_count_request(c->rq->status, c->rq->body_sent,
+                          clock_now_us() - c->rq->start_us);
     if (access_log_on())
         conn_log_request(c);
     c->nreqs++;
@@ -1054,7 +1078,8 @@ conn_drive(struct conn *c)
                 conn_set_state(c, CONN_CLOSING);
                 break;
             }
-            timer_set(&c->timer, c->rq->start + (uint64_t) wctx.cfg.header_timeout);
+            timer_set(&c->timer, c->rq->start_us / 1000
+                                 + (uint64_t) wctx.cfg.header_timeout);
             conn_set_state(c, CONN_READING);
             break;
 

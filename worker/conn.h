@@ -54,7 +54,8 @@ struct conn_req {
     uint64_t            seq;            /* request number in this worker */
     void              (*abort_fn)(uint64_t);  /* see conn_req_on_abort() */
     uint64_t            abort_arg;
-    uint64_t            start;          /* ms: first byte of the request */
+    uint64_t            start_us;       /* first byte of the request (the
+                                         * loop turn's clock, microseconds) */
     uint64_t            body_deadline;  /* ms: the whole body by then */
     uint64_t            discard_left;   /* Content-Length bytes to drop */
     uint64_t            body_sent;      /* body bytes written (access log) */

@@ -72,6 +72,7 @@
 #include "clock.h"
 #include "defs.h"
 #include "log.h"
+#include "metrics.h"
 #include "timer.h"
 
 struct redis_cmd {
@@ -115,6 +116,7 @@ static struct {
     struct redis_job         *job;          /* lookup in flight, or NULL */
     struct event             *job_ev;       /* on job->efd */
     struct redis_client_stats st;
+    bool                      timing_out;   /* failing commands: a deadline */
 } R;
 
 static void redis_client_drop(const char *why);
@@ -171,6 +173,7 @@ redis_client_set_state(int state, const char *why)
         return;
     R.state = state;
     R.st.state = state;
+    metrics_self->redis_up = state == REDIS_CLIENT_READY;
     log_msg(LOG_NOTICE, "redis %s:%d %s%s%s (sent %llu, failed %llu, "
             "reconnects %llu)", R.cfg.redis_host, R.cfg.redis_port,
             redis_client_state_name(state), why ? ": " : "", why ? why : "",
@@ -201,19 +204,16 @@ redis_client_timer_cb(struct timer_node *t)
     uint64_t now = clock_now();
 
     UNUSED(t);
-    if (R.state == REDIS_CLIENT_RESOLVING && now >= R.connect_deadline) {
+    R.timing_out = true;        /* the commands failed now count as timeouts */
+    if (R.state == REDIS_CLIENT_RESOLVING && now >= R.connect_deadline)
         redis_client_drop("no address for the host within redis_timeout");
-        return;
-    }
-    if (R.state == REDIS_CLIENT_CONNECTING && now >= R.connect_deadline) {
+    else if (R.state == REDIS_CLIENT_CONNECTING && now >= R.connect_deadline)
         redis_client_drop("no answer to connect/PING within redis_timeout");
-        return;
-    }
-    if (R.head != NULL && now >= R.head->deadline) {
+    else if (R.head != NULL && now >= R.head->deadline)
         redis_client_drop("a command got no answer within redis_timeout");
-        return;
-    }
-    redis_client_arm();
+    else
+        redis_client_arm();
+    R.timing_out = false;
 }
 
 /* ---- Answering commands ---- */
@@ -226,6 +226,8 @@ redis_client_answer(struct redis_cmd *cmd, const redisReply *r)
     cmd->answered = true;
     if (r == NULL) {
         R.st.failed++;
+        metrics_self->c.redis[R.timing_out ? METRICS_REDIS_TIMEOUT
+                                           : METRICS_REDIS_ERROR]++;
         cmd->cb(NULL, cmd->arg);
         return;
     }
@@ -241,6 +243,8 @@ redis_client_answer(struct redis_cmd *cmd, const redisReply *r)
     rep.integer = r->integer;
     rep.str = r->str;
     rep.len = r->str != NULL ? (size_t) r->len : 0;
+    metrics_self->c.redis[rep.type == REDIS_CLIENT_ERROR ? METRICS_REDIS_ERROR
+                                                         : METRICS_REDIS_OK]++;
     if (rep.type == REDIS_CLIENT_ERROR)
         log_msg(LOG_WARN, "redis error reply: %.*s", (int) rep.len, rep.str);
     cmd->cb(&rep, cmd->arg);
@@ -730,11 +734,13 @@ redis_client_command(redis_client_cb cb, void *arg, int argc,
 
     if (R.state == REDIS_CLIENT_IDLE && redis_client_connect() != RC_OK) {
         R.st.failed++;
+        metrics_self->c.redis[METRICS_REDIS_ERROR]++;
         return RC_ERR;
     }
     if (R.state == REDIS_CLIENT_BACKOFF
         || (R.state != REDIS_CLIENT_RESOLVING && R.ac == NULL)) {
         R.st.failed++;
+        metrics_self->c.redis[METRICS_REDIS_ERROR]++;
         return RC_ERR;
     }
     cmd = calloc(1, sizeof(*cmd));
@@ -749,6 +755,7 @@ redis_client_command(redis_client_cb cb, void *arg, int argc,
         if (len < 0) {
             free(cmd);
             R.st.failed++;
+            metrics_self->c.redis[METRICS_REDIS_ERROR]++;
             return RC_ERR;
         }
         cmd->fmtlen = (size_t) len;
@@ -756,6 +763,7 @@ redis_client_command(redis_client_cb cb, void *arg, int argc,
                                      argv, argvlen) != REDIS_OK) {
         free(cmd);
         R.st.failed++;
+        metrics_self->c.redis[METRICS_REDIS_ERROR]++;
         return RC_ERR;
     }
     if (R.tail != NULL)

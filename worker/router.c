@@ -12,6 +12,7 @@
 #include "log.h"
 #include "session.h"
 #include "static_file.h"
+#include "status.h"
 #include "txn.h"
 #include "worker_ctx.h"
 
@@ -67,6 +68,8 @@ static const struct router_route router_routes[] = {
     { "/logout",   HTTP_POST, session_logout,   ROUTER_ALLOW_POST, ROUTER_FORM_MAX },
     { "/welcome",  HTTP_GET,  session_welcome,  ROUTER_ALLOW_GET,  0 },
     { "/healthz",  HTTP_GET,  router_healthz,   ROUTER_ALLOW_GET,  0 },
+    { "/metrics",  HTTP_GET,  status_metrics,   ROUTER_ALLOW_GET,  0 },
+    { "/status",   HTTP_GET,  status_page,      ROUTER_ALLOW_GET,  0 },
 };
 
 size_t

@@ -6,8 +6,9 @@
  * per connection that exists only while a file is being sent.
  * Client failures (garbage, plain HTTP, a handshake cut short) are logged
  * at INFO and end only that connection. Every handshake is counted once in
- * wctx.tls_handshakes: ok or resumed when it finishes, failed (and logged
- * once, with the reason) when it errs, sees EOF, times out or is closed.
+ * wctx.tls_handshakes (and the worker's metrics slot): ok or resumed when
+ * it finishes, failed (and logged once, with the reason) when it errs, sees
+ * EOF, times out or is closed.
  * SPDX-License-Identifier: MIT */
 #include "transport_tls.h"
 
@@ -24,6 +25,7 @@
 
 #include "defs.h"
 #include "log.h"
+#include "metrics.h"
 #include "worker_ctx.h"
 
 enum tls_hs { TLS_HS_PENDING, TLS_HS_DONE, TLS_HS_FAILED };
@@ -192,6 +194,7 @@ tls_hs_fail(int fd, struct tls_conn *t, const char *reason)
         return;
     t->hs = TLS_HS_FAILED;
     wctx.tls_handshakes.failed++;
+    metrics_self->c.tls[METRICS_TLS_FAILED]++;
     log_msg(LOG_INFO, "fd %d: TLS handshake failed: %s", fd, reason);
 }
 
@@ -203,10 +206,13 @@ tls_hs_check(struct tls_conn *t)
     if (!SSL_is_init_finished(t->ssl))
         return;
     t->hs = TLS_HS_DONE;
-    if (SSL_session_reused(t->ssl))
+    if (SSL_session_reused(t->ssl)) {
         wctx.tls_handshakes.resumed++;
-    else
+        metrics_self->c.tls[METRICS_TLS_RESUMED]++;
+    } else {
         wctx.tls_handshakes.ok++;
+        metrics_self->c.tls[METRICS_TLS_OK]++;
+    }
 }
 
 /* SSL_read/SSL_write/SSL_sendfile returned RC with nothing done. */

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "redis_client.h"
 #include "router.h"
+#include "status.h"
 #include "timer.h"
 #include "transport_tls.h"
 #include "worker_ctx.h"
@@ -374,6 +375,7 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     crypt_pool_deinit();
     http_response_free_pages();
     form_page_free();
+    status_free();
     file_cache_clear();
     if (wctx.cfg.tls_port >= 0)
         log_msg(LOG_NOTICE, "tls handshakes: %llu ok, %llu resumed, "
