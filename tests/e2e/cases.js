@@ -346,6 +346,23 @@ function addCases(h) {
         await shot(page, '403');
     });
 
+    h.add('status: /status renders with one row per worker and the chart', async ({ base, page, services, shot }) => {
+        await open(page, `${base}/status`);
+        await site.assertLayout(page, 'the status page', { bar: false });
+        const got = await page.evaluate(() => ({
+            rows: document.querySelectorAll('tr.worker-row').length,
+            pids: [...document.querySelectorAll('tr.worker-row')].map((r) => r.textContent),
+            chart: !!document.querySelector('svg.chart'),
+            refresh: !!document.querySelector('meta[http-equiv="refresh"]'),
+            scripts: document.scripts.length,
+        }));
+        assert.equal(got.rows, services.processes, `/status shows ${got.rows} worker rows, want ${services.processes}`);
+        assert.ok(got.chart, '/status has no chart');
+        assert.ok(got.refresh, '/status does not refresh itself');
+        assert.equal(got.scripts, 0, '/status carries script');
+        await shot(page, 'status');
+    });
+
     // Stops Redis: keep it last.
     h.add('Redis down: the forms answer the styled 503, static pages still work', async ({ base, page, watch, services, shot }) => {
         await services.stopRedis();
