@@ -954,7 +954,7 @@ session_welcome_found(const struct redis_client_reply *r, void *arg)
         "<header><a class=\"brand\" href=\"/\">webserver</a>"
         SITE_NAV_SIGNED_IN "</header>\n"
         "<main>\n<h1>Welcome, %s</h1>\n"
-        "<p>You are signed in since %s. Your session ends %lld minutes "
+        "<p>You have been signed in since %s. Your session ends %lld minutes "
         "after your last visit.</p>\n"
         "<p>Active sessions: <strong>%s</strong> (this browser and any "
         "other where you are signed in).</p>\n"
