@@ -274,7 +274,7 @@ session_register_hashed(bool ok, const char *hash, void *arg)
     argv[2] = "hash";    lens[2] = 4;
     argv[3] = hash;      lens[3] = strlen(hash);
     explicit_bzero(f.pass, sizeof(f.pass));
-    if (redis_client_command(session_register_stored, arg, 4, argv, lens) != RC_OK) {
+    if (redis_client_command_durable(session_register_stored, arg, 4, argv, lens) != RC_OK) {
         session_unavailable(t);
         session_resume(t);
     }
@@ -445,7 +445,7 @@ session_login_verified(bool ok, const char *hash, void *arg)
     argv[2] = f.user;    lens[2] = (size_t) f.ulen;
     argv[3] = "EX";      lens[3] = 2;
     argv[4] = ttl;       lens[4] = strlen(ttl);
-    if (redis_client_command(session_login_created, L, 5, argv, lens) != RC_OK)
+    if (redis_client_command_durable(session_login_created, L, 5, argv, lens) != RC_OK)
         session_login_end(t, L, 503);
 }
 

@@ -10,7 +10,7 @@ cmake_minimum_required(VERSION 3.20)
 
 # layer -> the modules (file names without extension) in it
 set(L_base      worker_ctx http_parse http_response http_util timer file_cache
-                redis_client crypt_pool access_log)
+                redis_client redis_lookup redis_sentinel crypt_pool access_log)
 set(L_transport transport transport_plain transport_tls)
 set(L_conn      conn conn_pool)
 set(L_txn       txn)
