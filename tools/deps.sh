@@ -8,8 +8,9 @@ WEBSERVER_PKGS_BUILD="build-essential cmake pkg-config libevent-dev libhiredis-d
 WEBSERVER_PKGS_RUN="redis-server"
 # the tests also run these (multipart answers checked with Python's email
 # parser, curl --compressed, tools/precompress.sh; openssl req and
-# s_client for the HTTPS tests)
-WEBSERVER_PKGS_TEST="python3 curl gzip brotli openssl"
+# s_client for the HTTPS tests; redis-sentinel for the Sentinel failover
+# tests and tools/failover_time.sh)
+WEBSERVER_PKGS_TEST="python3 curl gzip brotli openssl redis-sentinel"
 
 deps_install() {
     local missing=() p

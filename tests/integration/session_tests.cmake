@@ -17,3 +17,7 @@ add_integration_test(test_redis_client TIMEOUT 120)
 # Password hashing under a burst of logins: bounded queue, skipped jobs,
 # an answer for every client.
 add_integration_test(test_login_burst TIMEOUT 180)
+
+# Redis Sentinel: a private master, replica and 3 redis-sentinel processes;
+# failover by SENTINEL FAILOVER and by SIGKILL, dead sentinels, WAIT.
+add_integration_test(test_sentinel TIMEOUT 600)
