@@ -6,7 +6,9 @@
  * SIGKILL of the master, keeps a session made before it (written with
  * redis_wait_replicas = 1), static files answer 200 throughout, session
  * routes only 200/303/503, and afterwards nothing is written to the old
- * master, also once it is back as a replica. A dead first sentinel is
+ * master, also once it is back as a replica. A master demoted behind the
+ * workers' backs (a stand-in sentinel that never publishes) is left on its
+ * READONLY reply. A dead first sentinel is
  * skipped, no live sentinel means 503 on session routes, and a WAIT that
  * a stopped replica cannot satisfy is logged but the login succeeds.
  * Every wait is on a condition with a generous deadline; every process is
@@ -19,7 +21,10 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -27,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +60,22 @@ struct fx {
     struct node      red[2];            /* data nodes; red[0] starts master */
     struct node      sen[NSENTINELS];
 };
+
+#define FAKE_CONNS 16
+
+struct fake_sentinel {
+    pthread_t   tid;
+    int         lfd, port;
+    atomic_int  master;         /* the port it names */
+    atomic_int  asked;          /* get-master-addr-by-name queries */
+    atomic_bool stop;
+    bool        running;        /* the thread runs: teardown stops it */
+};
+
+/* Static: a failed assertion leaves the test function, not the thread. */
+static struct fake_sentinel g_fake;
+
+static void fake_stop(struct fake_sentinel *fs);
 
 /* ---- Processes ---- */
 
@@ -163,6 +186,7 @@ redis_node_start(struct node *n, int replicaof)
     argv[k++] = "--appendonly"; argv[k++] = "no";
     argv[k++] = "--daemonize";  argv[k++] = "no";
     argv[k++] = "--dir";        argv[k++] = n->dir;
+    argv[k++] = "--repl-diskless-sync-delay"; argv[k++] = "0";
     if (replicaof > 0) {
         argv[k++] = "--replicaof";
         argv[k++] = "127.0.0.1";
@@ -252,6 +276,7 @@ teardown(void **state)
 
     if (f->ws.running)
         ws_stop(&f->ws);
+    fake_stop(&g_fake);
     for (int i = 0; i < NSENTINELS; i++) {
         if (!f->ws.passed)
             node_dump_log(&f->sen[i]);
@@ -367,6 +392,23 @@ cluster_settled(const struct fx *f, int master_port, int replica_port)
             return false;
     }
     return true;
+}
+
+/* Wait until the node on REPLICA_PORT replicates from MASTER_PORT. */
+static void
+wait_link(int replica_port, int master_port)
+{
+    int64_t deadline = ws_now_ms() + SETTLE_MS;
+    char link[64];
+
+    snprintf(link, sizeof(link), "master_port:%d\r\nmaster_link_status:up",
+             master_port);
+    while (!info_has(replica_port, "replication", link)) {
+        if (ws_now_ms() >= deadline)
+            fail_msg("%d does not replicate from %d within %d ms",
+                     replica_port, master_port, SETTLE_MS);
+        ws_sleep_ms(50);
+    }
 }
 
 static void
@@ -609,7 +651,7 @@ struct load {
     const char *cookie;
     atomic_bool stop;
     atomic_int  static_ok, static_bad;
-    atomic_int  session_ok, session_503, session_bad;
+    atomic_int  session_200, session_303, session_503, session_bad;
     int         last_bad;       /* the last unexpected status */
 };
 
@@ -633,8 +675,10 @@ load_run(void *arg)
         }
         http_resp_free(&r);
         st = status_of(L->port, "GET", "/welcome", L->cookie, NULL);
-        if (st == 200 || st == 303)
-            atomic_fetch_add(&L->session_ok, 1);
+        if (st == 200)
+            atomic_fetch_add(&L->session_200, 1);
+        else if (st == 303)
+            atomic_fetch_add(&L->session_303, 1);
         else if (st == 503)
             atomic_fetch_add(&L->session_503, 1);
         else {
@@ -661,9 +705,10 @@ load_stop(struct load *L)
     atomic_store(&L->stop, true);
     pthread_join(L->tid, NULL);
     print_message("load during the failover: static %d ok / %d bad; "
-                  "/welcome %d 200-or-303, %d 503, %d other\n",
+                  "/welcome %d 200, %d 303, %d 503, %d other\n",
                   atomic_load(&L->static_ok), atomic_load(&L->static_bad),
-                  atomic_load(&L->session_ok), atomic_load(&L->session_503),
+                  atomic_load(&L->session_200), atomic_load(&L->session_303),
+                  atomic_load(&L->session_503),
                   atomic_load(&L->session_bad));
     assert_int_equal(atomic_load(&L->static_bad), 0);
     if (atomic_load(&L->session_bad) != 0)
@@ -752,15 +797,16 @@ test_sentinel_failover_command(void **state)
         fail_msg("SENTINEL FAILOVER: %s", rep.str ? rep.str : "?");
     redis_reply_free(&rep);
     wait_master(f, f->red[1].port);
+    /* the old master is a replica of the new one */
+    wait_settled(f, f->red[1].port, f->red[0].port);
     welcome_until_ok(f->ws.port, cookie, 20);
     load_stop(&L);
-    assert_true(ws_file_contains(f->ws.error_log, "redis master " MASTER_NAME
-                                 " moved from"));
 
-    /* the old master is a replica of the new one; nothing goes to it */
-    wait_settled(f, f->red[1].port, f->red[0].port);
+    /* nothing goes to the old master */
     check_writes_go_to(f, &f->red[0], &f->red[1], "bob");
     welcome_until_ok(f->ws.port, cookie, 10);
+    assert_true(ws_file_contains(f->ws.error_log, "redis master " MASTER_NAME
+                                 " moved from"));
     f->ws.passed = true;
 }
 
@@ -788,6 +834,241 @@ test_sentinel_failover_kill(void **state)
     wait_settled(f, f->red[1].port, f->red[0].port);
     check_writes_go_to(f, &f->red[0], &f->red[1], "carol");
     welcome_until_ok(f->ws.port, cookie, 10);
+    f->ws.passed = true;
+}
+
+/* ---- READONLY: a sentinel that stays silent ---- */
+
+/* A stand-in sentinel on a thread: it names the master on port
+ * fake->master and answers SUBSCRIBE, but never publishes anything, and it
+ * leaves the clients of the old master alone (a real one may kill them).
+ * So a worker that keeps writing to a demoted master learns of the move
+ * only from the READONLY replies. */
+
+/* One complete RESP array command in BUF[0..LEN): its arguments into
+ * ARGV/ARGL (at most 8) and the bytes it took. 0: incomplete; -1: bad. */
+static int
+fake_parse(const char *buf, size_t len, const char **argv, size_t *argl,
+           int *argc, size_t *used)
+{
+    const char *p = buf, *end = buf + len, *nl;
+    long n, k;
+
+    if (len == 0)
+        return 0;
+    if (*p != '*')
+        return -1;
+    if ((nl = memchr(p, '\n', (size_t) (end - p))) == NULL)
+        return 0;
+    n = strtol(p + 1, NULL, 10);
+    if (n < 1 || n > 8)
+        return -1;
+    p = nl + 1;
+    for (k = 0; k < n; k++) {
+        long l;
+        if (p >= end)
+            return 0;
+        if (*p != '$')
+            return -1;
+        if ((nl = memchr(p, '\n', (size_t) (end - p))) == NULL)
+            return 0;
+        l = strtol(p + 1, NULL, 10);
+        if (l < 0 || l > 1024)
+            return -1;
+        p = nl + 1;
+        if (end - p < l + 2)
+            return 0;
+        argv[k] = p;
+        argl[k] = (size_t) l;
+        p += l + 2;
+    }
+    *argc = (int) n;
+    *used = (size_t) (p - buf);
+    return 1;
+}
+
+static bool
+arg_is(const char *a, size_t l, const char *word)
+{
+    return l == strlen(word) && strncasecmp(a, word, l) == 0;
+}
+
+static void
+fake_answer(struct fake_sentinel *fs, int fd, int argc, const char **argv,
+            const size_t *argl)
+{
+    char out[256], port[16];
+    int n;
+
+    if (argc == 3 && arg_is(argv[0], argl[0], "SENTINEL")
+        && arg_is(argv[1], argl[1], "get-master-addr-by-name")) {
+        atomic_fetch_add(&fs->asked, 1);
+        n = snprintf(port, sizeof(port), "%d", atomic_load(&fs->master));
+        n = snprintf(out, sizeof(out), "*2\r\n$9\r\n127.0.0.1\r\n$%d\r\n%s\r\n",
+                     n, port);
+    } else if (argc == 2 && arg_is(argv[0], argl[0], "SUBSCRIBE")) {
+        n = snprintf(out, sizeof(out), "*3\r\n$9\r\nsubscribe\r\n$%zu\r\n%.*s"
+                     "\r\n:1\r\n", argl[1], (int) argl[1], argv[1]);
+    } else if (argc == 1 && arg_is(argv[0], argl[0], "PING")) {
+        n = snprintf(out, sizeof(out), "+PONG\r\n");
+    } else {
+        n = snprintf(out, sizeof(out), "-ERR not here\r\n");
+    }
+    if (send(fd, out, (size_t) n, MSG_NOSIGNAL) < 0) {
+        /* the client went away; its EOF closes it */
+    }
+}
+
+static void *
+fake_run(void *arg)
+{
+    struct fake_sentinel *fs = arg;
+    struct pollfd pf[FAKE_CONNS + 1];
+    char buf[FAKE_CONNS][2048];
+    size_t have[FAKE_CONNS];
+    int nc = 0;
+
+    while (!atomic_load(&fs->stop)) {
+        pf[0].fd = fs->lfd;
+        pf[0].events = POLLIN;
+        for (int i = 0; i < nc; i++)
+            pf[i + 1].events = POLLIN;
+        if (poll(pf, (nfds_t) nc + 1, 50) <= 0)
+            continue;
+        for (int i = nc - 1; i >= 0; i--) {
+            const char *av[8];
+            size_t al[8], used;
+            int ac, rc;
+            ssize_t r;
+
+            if (!(pf[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            r = recv(pf[i + 1].fd, buf[i] + have[i],
+                     sizeof(buf[i]) - have[i], 0);
+            if (r > 0)
+                have[i] += (size_t) r;
+            while (r > 0 && (rc = fake_parse(buf[i], have[i], av, al, &ac,
+                                             &used)) == 1) {
+                fake_answer(fs, pf[i + 1].fd, ac, av, al);
+                memmove(buf[i], buf[i] + used, have[i] - used);
+                have[i] -= used;
+            }
+            if (r <= 0 || rc == -1 || have[i] == sizeof(buf[i])) {
+                close(pf[i + 1].fd);
+                nc--;
+                pf[i + 1] = pf[nc + 1];
+                memcpy(buf[i], buf[nc], have[nc]);
+                have[i] = have[nc];
+            }
+        }
+        if (pf[0].revents & POLLIN) {
+            int fd = accept4(fs->lfd, NULL, NULL, SOCK_CLOEXEC);
+            if (fd >= 0 && nc == FAKE_CONNS) {
+                close(fd);
+            } else if (fd >= 0) {
+                pf[nc + 1].fd = fd;
+                have[nc] = 0;
+                nc++;
+            }
+        }
+    }
+    for (int i = 0; i < nc; i++)
+        close(pf[i + 1].fd);
+    return NULL;
+}
+
+static void
+fake_start(struct fake_sentinel *fs, int master)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t salen = sizeof(sa);
+
+    memset(fs, 0, sizeof(*fs));
+    atomic_store(&fs->master, master);
+    fs->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fs->lfd >= 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fs->lfd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fs->lfd, 16), 0);
+    assert_int_equal(getsockname(fs->lfd, (struct sockaddr *) &sa, &salen), 0);
+    fs->port = ntohs(sa.sin_port);
+    assert_int_equal(pthread_create(&fs->tid, NULL, fake_run, fs), 0);
+    fs->running = true;
+}
+
+static void
+fake_stop(struct fake_sentinel *fs)
+{
+    if (!fs->running)
+        return;
+    fs->running = false;
+    atomic_store(&fs->stop, true);
+    pthread_join(fs->tid, NULL);
+    close(fs->lfd);
+}
+
+/* The master on red[0] becomes a replica of red[1] by REPLICAOF, which
+ * keeps its clients connected, and no +switch-master comes (backoff 10
+ * min): logins work again only because the READONLY reply to the session
+ * write makes the worker ask the sentinel again; ROLE keeps it off the
+ * old master meanwhile. Afterwards the old master gets no writes. */
+static void
+test_sentinel_readonly(void **state)
+{
+    struct fx *f = *state;
+    struct fake_sentinel *fs = &g_fake;
+    struct redis_reply rep;
+    char conf[256], first[64], cookie[128], port[16];
+    long long readonly0;
+
+    node_init(&f->red[0], f->ws.dir, "redis-a", 0);
+    node_init(&f->red[1], f->ws.dir, "redis-b", 0);
+    redis_node_start(&f->red[0], 0);
+    redis_node_start(&f->red[1], f->red[0].port);
+    wait_link(f->red[1].port, f->red[0].port);
+    fake_start(fs, f->red[0].port);
+    /* the fixture's sentinels are never started: no entries but ours */
+    snprintf(first, sizeof(first), "127.0.0.1:%d", fs->port);
+    snprintf(conf, sizeof(conf), "redis_wait_replicas = 1\n"
+             "redis_reconnect_min = 10m\n"
+             "redis_reconnect_max = 10m\n");
+    for (int i = 0; i < NSENTINELS; i++)
+        f->sen[i].port = fs->port;
+    server_start(f, first, conf);
+    post_until(f->ws.port, "/register", "gina", 303);
+    login(f->ws.port, "gina", cookie, sizeof(cookie), NULL);
+    welcome_until_ok(f->ws.port, cookie, 10);
+    assert_true(foreign_clients(f->red[0].port) > 0);
+    /* WAIT made sure the replica has the account */
+    assert_true(key_exists(f->red[1].port, "user:gina"));
+
+    /* swap the roles behind the workers' backs */
+    assert_int_equal(redis_query(f->red[1].port, NULL, &rep, "REPLICAOF",
+                                 "NO", "ONE", NULL), 0);
+    redis_reply_free(&rep);
+    snprintf(port, sizeof(port), "%d", f->red[1].port);
+    assert_int_equal(redis_query(f->red[0].port, NULL, &rep, "REPLICAOF",
+                                 "127.0.0.1", port, NULL), 0);
+    redis_reply_free(&rep);
+    atomic_store(&fs->master, f->red[1].port);
+    wait_link(f->red[0].port, f->red[1].port);
+
+    /* logins: 503 until each worker met READONLY, then 303 */
+    login(f->ws.port, "gina", cookie, sizeof(cookie), NULL);
+    welcome_until_ok(f->ws.port, cookie, 10);
+    for (int i = 0; i < 10; i++)
+        login(f->ws.port, "gina", cookie, sizeof(cookie), NULL);
+    assert_true(ws_file_contains(f->ws.error_log, "(READONLY)"));
+
+    /* from now on nothing goes to the old master */
+    readonly0 = info_number(f->red[0].port, "errorstats",
+                            "errorstat_READONLY:count=");
+    for (int i = 0; i < 10; i++)
+        login(f->ws.port, "gina", cookie, sizeof(cookie), NULL);
+    assert_int_equal(info_number(f->red[0].port, "errorstats",
+                                 "errorstat_READONLY:count="), readonly0);
+    assert_int_equal(foreign_clients(f->red[0].port), 0);
+    fake_stop(fs);
     f->ws.passed = true;
 }
 
@@ -909,6 +1190,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sentinel_failover_command,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_sentinel_failover_kill,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sentinel_readonly,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_sentinel_first_dead,
                                         setup, teardown),
