@@ -835,6 +835,10 @@ redis_client_init(struct event_base *base, const struct config *cfg)
             redis_client_sentinel_found, redis_client_sentinel_failed,
             redis_client_sentinel_switched
         };
+        /* until Sentinel names the master, logs show its name */
+        snprintf(R.cfg.redis_host, sizeof(R.cfg.redis_host), "%s",
+                 cfg->redis_master_name);
+        R.cfg.redis_port = 0;
         return redis_sentinel_init(base, cfg, &ops);
     }
     return RC_OK;
