@@ -144,9 +144,12 @@ for run in $(seq 1 "$runs"); do
     t0=$(now_ms)
     kill -KILL "${pid[$old]}"
     wait "${pid[$old]}" 2>/dev/null || true
-    n503=0
+    n503=0 tsw=""
     while :; do
         code=$(welcome || true)
+        if [ -z "$tsw" ] && [ "$(master_port)" = "${port[$new]}" ]; then
+            tsw=$(now_ms)
+        fi
         [ "$code" = 200 ] && break
         case $code in 503|000) n503=$((n503 + 1)) ;;
             *) echo "run $run: unexpected status $code" >&2; exit 1 ;; esac
@@ -154,8 +157,9 @@ for run in $(seq 1 "$runs"); do
         sleep 0.01
     done
     t1=$(now_ms)
+    [ -n "$tsw" ] || tsw=$t1
     results+=($(( t1 - t0 )))
-    echo "run $run: master 127.0.0.1:$mp killed; first 200 on /welcome after $(( t1 - t0 )) ms ($n503 answers 503 before)"
+    echo "run $run: master 127.0.0.1:$mp killed; first 200 on /welcome after $(( t1 - t0 )) ms ($n503 answers 503 before; the first sentinel named the new master after $(( tsw - t0 )) ms)"
     # the old master comes back as a replica of the new one
     start_redis "$old" "${port[$old]}" --replicaof 127.0.0.1 "${port[$new]}"
     wait_for 30 replica_synced "${port[$old]}"
