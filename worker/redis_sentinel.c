@@ -44,7 +44,7 @@ static struct {
     struct redis_lookup      *lookup;       /* its name lookup */
     struct timer_node         timer;
     struct event             *start_ev;     /* starts a discovery */
-    char                      why[320];     /* what the last entry did */
+    char                      why[CONFIG_HOST_MAX + 320]; /* the last entry */
     redisAsyncContext        *sub;          /* subscribed to +switch-master */
     int                       sub_i;        /* the entry it belongs to */
     bool                      ready;        /* init done */
