@@ -705,7 +705,7 @@ redis_client_sentinel_failed(const char *why)
 }
 
 static void
-redis_client_sentinel_switched(const char *host, int port)
+redis_client_sentinel_switched(const char *host, int port, const char *how)
 {
     bool same = R.master_known && port == R.cfg.redis_port
                 && strcmp(host, R.cfg.redis_host) == 0;
@@ -714,7 +714,7 @@ redis_client_sentinel_switched(const char *host, int port)
                  || R.state == REDIS_CLIENT_CONNECTING
                  || R.state == REDIS_CLIENT_RESOLVING))
         return;                 /* we found it first */
-    redis_client_master_is(host, port, "+switch-master");
+    redis_client_master_is(host, port, how);
     R.switch_to = true;
     redis_client_restart("sentinel switched the master");
 }

@@ -13,7 +13,11 @@
  * The subscription (S.sub) reuses the connection of the sentinel that
  * answered: SUBSCRIBE is sent on it instead of closing it. hiredis runs
  * the subscribe callback for the confirmation, for every message and, with
- * NULL, when the connection dies.
+ * NULL, when the connection dies. A lost subscription is renewed by a
+ * discovery of our own (S.quiet: the client did not ask for it), at once
+ * and then with the reconnect backoff while no sentinel answers; its
+ * answer goes to the client as switched() (the client ignores a master it
+ * already works with), so a failover that happened meanwhile is not missed.
  * SPDX-License-Identifier: MIT */
 #include "redis_sentinel.h"
 
@@ -44,6 +48,9 @@ static struct {
     struct redis_lookup      *lookup;       /* its name lookup */
     struct timer_node         timer;
     struct event             *start_ev;     /* starts a discovery */
+    bool                      quiet;        /* ours, to subscribe again */
+    int64_t                   backoff;      /* ms before the next quiet one */
+    int64_t                   backoff_min, backoff_max;
     char                      why[CONFIG_HOST_MAX + 320]; /* the last entry */
     redisAsyncContext        *sub;          /* subscribed to +switch-master */
     int                       sub_i;        /* the entry it belongs to */
@@ -51,6 +58,38 @@ static struct {
 } S;
 
 static void redis_sentinel_try(void);
+static void redis_sentinel_stop(void);
+
+/* Our own discovery, to subscribe again: at once, or after the backoff
+ * once one found no sentinel. */
+static void
+redis_sentinel_quiet_later(void)
+{
+    struct timeval tv = { 0, 0 };
+
+    S.quiet = true;
+    if (S.backoff > 0) {
+        tv.tv_sec = (time_t) (S.backoff / 1000);
+        tv.tv_usec = (suseconds_t) (S.backoff % 1000) * 1000;
+    }
+    S.backoff = redis_client_backoff_next(S.backoff, S.backoff_min,
+                                          S.backoff_max);
+    evtimer_add(S.start_ev, &tv);
+}
+
+/* The subscribed connection broke: renew it unless a discovery runs (it
+ * subscribes when it succeeds). */
+static void
+redis_sentinel_sub_lost(void)
+{
+    S.sub = NULL;
+    log_msg(LOG_INFO, "redis sentinel %s:%d: +switch-master subscription "
+            "lost", S.list.v[S.sub_i].host, S.list.v[S.sub_i].port);
+    if (S.i < 0 && !evtimer_pending(S.start_ev, NULL)) {
+        S.backoff = 0;
+        redis_sentinel_quiet_later();
+    }
+}
 
 int
 redis_sentinel_parse_switch(const char *msg, size_t len, const char *name,
@@ -131,9 +170,7 @@ redis_sentinel_sub_cb(redisAsyncContext *ac, void *reply, void *privdata)
     if (ac != S.sub)
         return;
     if (r == NULL) {
-        S.sub = NULL;
-        log_msg(LOG_INFO, "redis sentinel %s:%d: +switch-master subscription "
-                "lost", S.list.v[S.sub_i].host, S.list.v[S.sub_i].port);
+        redis_sentinel_sub_lost();
         return;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3
@@ -144,7 +181,7 @@ redis_sentinel_sub_cb(redisAsyncContext *ac, void *reply, void *privdata)
     if (redis_sentinel_parse_switch(r->element[2]->str, r->element[2]->len,
                                     S.name, host, sizeof(host), &port)
         == RC_OK)
-        S.ops.switched(host, port);
+        S.ops.switched(host, port, "+switch-master");
 }
 
 static void
@@ -194,7 +231,13 @@ redis_sentinel_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
     }
     redis_sentinel_release();
     S.i = -1;
-    S.ops.found(host, (int) port);
+    if (S.quiet) {
+        S.quiet = false;
+        S.backoff = 0;
+        S.ops.switched(host, (int) port, "from sentinel");
+    } else {
+        S.ops.found(host, (int) port);
+    }
 }
 
 static void
@@ -213,9 +256,7 @@ redis_sentinel_disconnect_cb(const redisAsyncContext *ac, int status)
     UNUSED(status);
     clock_update();
     if (ac == S.sub) {
-        S.sub = NULL;
-        log_msg(LOG_INFO, "redis sentinel %s:%d: +switch-master subscription "
-                "lost", S.list.v[S.sub_i].host, S.list.v[S.sub_i].port);
+        redis_sentinel_sub_lost();
     } else if (ac == S.ac) {
         S.ac = NULL;
         redis_sentinel_next(ac->errstr[0] ? ac->errstr : "connection lost");
@@ -295,6 +336,10 @@ redis_sentinel_try(void)
     }
     timer_clear(&S.timer);
     S.i = -1;
+    if (S.quiet) {
+        redis_sentinel_quiet_later();
+        return;
+    }
     S.ops.failed(S.why);
 }
 
@@ -335,6 +380,8 @@ redis_sentinel_init(struct event_base *base, const struct config *cfg,
     S.list = cfg->redis_sentinels;
     snprintf(S.name, sizeof(S.name), "%s", cfg->redis_master_name);
     S.timeout = cfg->redis_timeout;
+    S.backoff_min = cfg->redis_reconnect_min;
+    S.backoff_max = cfg->redis_reconnect_max;
     S.i = -1;
     timer_node_init(&S.timer, redis_sentinel_timer_cb);
     S.start_ev = evtimer_new(base, redis_sentinel_start_cb, NULL);
@@ -351,13 +398,23 @@ redis_sentinel_deinit(void)
 
     if (!S.ready)
         return;
-    redis_sentinel_cancel();
+    redis_sentinel_stop();
     S.sub = NULL;
     if (sub != NULL)
         redisAsyncFree(sub);
     event_free(S.start_ev);
     S.start_ev = NULL;
     S.ready = false;
+}
+
+/* Stop any discovery, ours too. */
+static void
+redis_sentinel_stop(void)
+{
+    evtimer_del(S.start_ev);
+    redis_sentinel_release();
+    S.i = -1;
+    S.quiet = false;
 }
 
 int
@@ -367,7 +424,7 @@ redis_sentinel_discover(redis_lookup_fn fn)
 
     if (!S.ready)
         return RC_ERR;
-    redis_sentinel_cancel();
+    redis_sentinel_stop();
     S.fn = fn;
     return evtimer_add(S.start_ev, &now) == 0 ? RC_OK : RC_ERR;
 }
@@ -375,9 +432,6 @@ redis_sentinel_discover(redis_lookup_fn fn)
 void
 redis_sentinel_cancel(void)
 {
-    if (!S.ready)
-        return;
-    evtimer_del(S.start_ev);
-    redis_sentinel_release();
-    S.i = -1;
+    if (S.ready && !S.quiet)
+        redis_sentinel_stop();
 }

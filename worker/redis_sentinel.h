@@ -6,7 +6,9 @@
  * first address a sentinel names, or that none did. The connection of the
  * sentinel that answered then stays open, subscribed to +switch-master, so
  * a failover is learnt of as soon as Sentinel announces it; when that
- * connection breaks, the next discovery subscribes again.
+ * connection breaks, the module runs a discovery of its own to subscribe
+ * again (with the reconnect backoff while no sentinel answers) and reports
+ * its answer as switched().
  * Worker only; every callback runs from the loop, never from inside
  * redis_sentinel_discover().
  * SPDX-License-Identifier: MIT */
@@ -26,15 +28,17 @@ struct redis_sentinel_ops {
     /* The answer of a discovery: no sentinel named a master; WHY says what
      * the last one did. */
     void (*failed)(const char *why);
-    /* A +switch-master for our master name, at any time: Sentinel moved the
-     * master to HOST:PORT. */
-    void (*switched)(const char *host, int port);
+    /* At any time: the master is HOST:PORT, as a +switch-master for our
+     * name announced, or as a sentinel answered when the subscription was
+     * renewed (HOW says which, for the log). */
+    void (*switched)(const char *host, int port, const char *how);
 };
 
 struct event_base;
 
 /* Set up (no connection yet). CFG is read now (redis_sentinels,
- * redis_master_name, redis_timeout) and not kept. Returns RC_OK or RC_ERR. */
+ * redis_master_name, redis_timeout, redis_reconnect_min/_max) and not
+ * kept. Returns RC_OK or RC_ERR. */
 int redis_sentinel_init(struct event_base *base, const struct config *cfg,
                         const struct redis_sentinel_ops *ops);
 
@@ -49,7 +53,8 @@ void redis_sentinel_deinit(void);
 int redis_sentinel_discover(redis_lookup_fn fn);
 
 /* Stop a running discovery: neither found() nor failed() will be called
- * for it. The subscription stays. */
+ * for it. The subscription stays, and so does a discovery the module runs
+ * to renew it. */
 void redis_sentinel_cancel(void);
 
 /* Parse the payload of a +switch-master message, "<name> <old-ip>

@@ -6,7 +6,8 @@
  * SIGKILL of the master, keeps a session made before it (written with
  * redis_wait_replicas = 1), static files answer 200 throughout, session
  * routes only 200/303/503, and afterwards nothing is written to the old
- * master, also once it is back as a replica. A master demoted behind the
+ * master, also once it is back as a replica. Workers subscribe to
+ * +switch-master again when their sentinel goes. A master demoted behind the
  * workers' backs (a stand-in sentinel that never publishes) is left on its
  * READONLY reply. A dead first sentinel is
  * skipped, no live sentinel means 503 on session routes, and a WAIT that
@@ -837,6 +838,70 @@ test_sentinel_failover_kill(void **state)
     f->ws.passed = true;
 }
 
+/* Subscribers of +switch-master on the sentinel on PORT (-1: no answer).
+ * Sentinel has no PUBSUB command; its pub/sub clients are ours alone. */
+static int
+switch_subscribers(int port)
+{
+    struct redis_reply rep;
+    int n = -1;
+
+    if (redis_query(port, NULL, &rep, "CLIENT", "LIST", "TYPE", "pubsub",
+                    NULL) == 0 && rep.str != NULL) {
+        n = 0;
+        for (char *p = rep.str; (p = strstr(p, " sub=1 ")) != NULL; p++)
+            n++;
+    }
+    redis_reply_free(&rep);
+    return n;
+}
+
+/* Wait until the sentinels FROM..NSENTINELS-1 have WANT subscribers of
+ * +switch-master together. */
+static void
+wait_subscribers(const struct fx *f, int from, int want)
+{
+    int64_t deadline = ws_now_ms() + FAILOVER_MS;
+    int n;
+
+    for (;;) {
+        n = 0;
+        for (int i = from; i < NSENTINELS; i++) {
+            int k = switch_subscribers(f->sen[i].port);
+            n += k > 0 ? k : 0;
+        }
+        if (n == want)
+            return;
+        if (ws_now_ms() >= deadline)
+            fail_msg("%d +switch-master subscribers on sentinels %d.., want "
+                     "%d", n, from, want);
+        ws_sleep_ms(50);
+    }
+}
+
+/* The sentinel the workers subscribed to (the first) stops; they subscribe
+ * to another, so a SIGKILL failover afterwards still reaches them through
+ * +switch-master (the backoff is 10 min). */
+static void
+test_sentinel_resubscribe(void **state)
+{
+    struct fx *f = *state;
+    char cookie[128];
+
+    before_failover(f, "redis_reconnect_min = 10m\n"
+                       "redis_reconnect_max = 10m\n", cookie, sizeof(cookie));
+    wait_subscribers(f, 0, 2);      /* both workers, on the first */
+    assert_int_equal(switch_subscribers(f->sen[0].port), 2);
+    node_stop(&f->sen[0], SIGTERM);
+    wait_subscribers(f, 1, 2);
+
+    node_stop(&f->red[0], SIGKILL);
+    wait_master(f, f->red[1].port);
+    welcome_until_ok(f->ws.port, cookie, 20);
+    assert_true(ws_file_contains(f->ws.error_log, "(+switch-master)"));
+    f->ws.passed = true;
+}
+
 /* ---- READONLY: a sentinel that stays silent ---- */
 
 /* A stand-in sentinel on a thread: it names the master on port
@@ -1190,6 +1255,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sentinel_failover_command,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_sentinel_failover_kill,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sentinel_resubscribe,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_sentinel_readonly,
                                         setup, teardown),
