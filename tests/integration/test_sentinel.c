@@ -62,6 +62,11 @@ struct fx {
     struct node      sen[NSENTINELS];
 };
 
+/* A stand-in sentinel on a thread (test_sentinel_readonly): it names the
+ * master on port `master` and answers SUBSCRIBE, but never publishes
+ * anything, and it leaves the clients of the old master alone (a real one
+ * may kill them). So a worker that keeps writing to a demoted master learns
+ * of the move only from the READONLY replies. */
 #define FAKE_CONNS 16
 
 struct fake_sentinel {
@@ -902,13 +907,7 @@ test_sentinel_resubscribe(void **state)
     f->ws.passed = true;
 }
 
-/* ---- READONLY: a sentinel that stays silent ---- */
-
-/* A stand-in sentinel on a thread: it names the master on port
- * fake->master and answers SUBSCRIBE, but never publishes anything, and it
- * leaves the clients of the old master alone (a real one may kill them).
- * So a worker that keeps writing to a demoted master learns of the move
- * only from the READONLY replies. */
+/* ---- READONLY: a sentinel that stays silent (struct fake_sentinel) ---- */
 
 /* One complete RESP array command in BUF[0..LEN): its arguments into
  * ARGV/ARGL (at most 8) and the bytes it took. 0: incomplete; -1: bad. */
