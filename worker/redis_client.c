@@ -43,8 +43,9 @@
  * each until its own deadline; once an attempt failed, no master is known
  * and commands fail at once (503) until the next one works. A READONLY
  * reply (we talk to a master that was demoted) and a +switch-master for
- * our name end the connection and reconnect at once, the latter straight
- * to the address Sentinel announced, even while backing off.
+ * our name (or the answer that renewed a lost subscription, when it names
+ * another master) end the connection and reconnect at once, the latter
+ * straight to the address Sentinel named, even while backing off.
  *
  * Durable writes. redis_client_command_durable() pipelines WAIT after the
  * command; WAIT blocks on the server for up to redis_timeout, so its own
@@ -709,14 +710,17 @@ redis_client_sentinel_switched(const char *host, int port, const char *how)
 {
     bool same = R.master_known && port == R.cfg.redis_port
                 && strcmp(host, R.cfg.redis_host) == 0;
+    char why[64];
 
     if (same && (R.state == REDIS_CLIENT_READY
                  || R.state == REDIS_CLIENT_CONNECTING
                  || R.state == REDIS_CLIENT_RESOLVING))
-        return;                 /* we found it first */
+        return;                 /* we are there, or on the way */
     redis_client_master_is(host, port, how);
     R.switch_to = true;
-    redis_client_restart("sentinel switched the master");
+    snprintf(why, sizeof(why), "going to the master sentinel named (%s)",
+             how);
+    redis_client_restart(why);
 }
 
 /* One connect attempt: with Sentinel, ask for the master first (unless a
