@@ -175,7 +175,17 @@ node_init(struct node *n, const char *base, const char *name, int port)
     assert_true(n->port > 0);
 }
 
-/* redis-server on N's port, a replica of REPLICAOF unless it is 0. */
+/* $NAME, else DEFAULT (as the harness does for redis-server). */
+static char *
+prog_path(const char *name, const char *def)
+{
+    const char *p = getenv(name);
+
+    return (char *) (p != NULL && *p != '\0' ? p : def);
+}
+
+/* redis-server ($REDIS_SERVER) on N's port, a replica of REPLICAOF unless
+ * it is 0. */
 static void
 redis_node_start(struct node *n, int replicaof)
 {
@@ -185,7 +195,7 @@ redis_node_start(struct node *n, int replicaof)
 
     snprintf(port, sizeof(port), "%d", n->port);
     snprintf(master, sizeof(master), "%d", replicaof);
-    argv[k++] = "/usr/bin/redis-server";
+    argv[k++] = prog_path("REDIS_SERVER", "/usr/bin/redis-server");
     argv[k++] = "--port";       argv[k++] = port;
     argv[k++] = "--bind";       argv[k++] = "127.0.0.1";
     argv[k++] = "--save";       argv[k++] = "";
@@ -202,14 +212,15 @@ redis_node_start(struct node *n, int replicaof)
     assert_int_equal(node_spawn(n, argv), 0);
 }
 
-/* redis-sentinel on N's port watching the master on MASTER_PORT; a quick
+/* redis-sentinel ($REDIS_SENTINEL) on N's port watching the master on MASTER_PORT; a quick
  * failover: down after 3 s (1 s can flap on a loaded machine: a failover
  * back and forth). Its own config file (Sentinel rewrites it). */
 static void
 sentinel_node_start(struct node *n, int master_port)
 {
     char conf[WS_PATH_MAX + 32], text[1024];
-    char *argv[] = { "/usr/bin/redis-sentinel", conf, NULL };
+    char *argv[] = { prog_path("REDIS_SENTINEL", "/usr/bin/redis-sentinel"),
+                     conf, NULL };
 
     snprintf(conf, sizeof(conf), "%s/sentinel.conf", n->dir);
     snprintf(text, sizeof(text),
