@@ -10,8 +10,9 @@ WEBSERVER_PKGS_RUN="redis-server"
 # parser, curl --compressed, tools/precompress.sh; openssl req and
 # s_client for the HTTPS tests; haproxy in front of several instances and
 # wrk as the load of their rolling restart, test_haproxy; promtool, from
-# prometheus, checks /metrics)
-WEBSERVER_PKGS_TEST="python3 curl gzip brotli openssl haproxy wrk prometheus"
+# prometheus, checks /metrics; redis-sentinel for the Sentinel failover
+# tests and tools/failover_time.sh)
+WEBSERVER_PKGS_TEST="python3 curl gzip brotli openssl haproxy wrk prometheus redis-sentinel"
 # the browser tests (tests/e2e): Debian's Chromium, driven from Node.js
 WEBSERVER_PKGS_E2E="chromium"
 

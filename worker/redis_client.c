@@ -1,6 +1,6 @@
 /* redis_client.c - hiredis async client with deadlines and backoff (see
  * redis_client.h). Worker only; one connection per worker; all state here
- * belongs to the loop thread, except a name lookup's job (below).
+ * belongs to the loop thread.
  *
  * hiredis answers every queued callback exactly once: with the reply, or
  * with NULL when the context dies. Our record of a command (struct
@@ -16,31 +16,15 @@
  *
  * Name resolution. redisAsyncConnect() would resolve a name itself, with a
  * blocking getaddrinfo() on the loop: slow DNS would stall every connection
- * of the worker, static files too. So a name is looked up first by a
- * short-lived helper thread that calls getaddrinfo() and reports through an
- * eventfd the loop watches (as crypt_pool.c does), and hiredis then gets
- * the numeric address, which getaddrinfo() parses without any lookup.
- * Literals and unix:/path connect at once. We chose a thread over
- * libevent's evdns: getaddrinfo() keeps exactly the answers hiredis gave
- * (nsswitch, /etc/hosts and resolv.conf re-read when they change, gai.conf)
- * where evdns is a second resolver with its own rules and sockets held by
- * every worker; lookups happen only at (re)connects, so a thread each is
- * cheap. The lookup counts as part of the connect attempt: it is bounded
- * by the same redis_timeout, and a failure backs off like a refused
- * connect.
- *
- * getaddrinfo() cannot be interrupted, so "cancel" means "abandon". The
- * job (host copy, result, eventfd) is shared by the loop and the thread
- * under a reference count and a mutex; the thread touches nothing else,
- * and whichever side lets go last frees the job and closes its eventfd (so
- * the fd number cannot be reused under the thread's write). The loop lets
- * go when the result arrives or at deinit; a thread that finishes after
- * deinit finds the job abandoned, writes nothing and frees it, and one
- * still blocked when the worker exits dies with the process. At most one
- * lookup runs at a time: an attempt that times out while resolving leaves
- * its job running, and the next attempt waits for that job instead of
- * starting another, so a DNS server that never answers cannot pile up
- * threads.
+ * of the worker, static files too. So a name is looked up first on a
+ * helper thread (redis_lookup.c), and hiredis then gets the numeric
+ * address. Literals and unix:/path connect at once. The lookup counts as
+ * part of the connect attempt: it is bounded by the same redis_timeout,
+ * and a failure backs off like a refused connect. At most one lookup of
+ * ours runs at a time: an attempt that times out while resolving leaves
+ * its lookup running, and the next attempt for the same host waits for it
+ * instead of starting another, so a DNS server that never answers cannot
+ * pile up threads.
  *
  * Reconnects. A working connection (PING answered) that the other side
  * closes (Redis restarted, CLIENT KILL) is retried at once, on the next
@@ -49,6 +33,24 @@
  * frozen). The immediate retry is granted at most once per
  * redis_reconnect_min, so a server that answers PING and hangs up at once
  * cannot turn it into a busy loop (see redis_client_retry_delay()).
+ *
+ * Sentinel. With redis_sentinels, every connect attempt starts with a
+ * discovery (redis_sentinel.c, state DISCOVERING), and the address found
+ * replaces redis_host/redis_port in our copy of the config, so the rest of
+ * the attempt (lookup, connect, AUTH, SELECT, PING) is the plain path; the
+ * setup adds ROLE, and a server that is not a master counts as a failed
+ * attempt. Commands wait during the discovery as they do during a lookup,
+ * each until its own deadline; once an attempt failed, no master is known
+ * and commands fail at once (503) until the next one works. A READONLY
+ * reply (we talk to a master that was demoted) and a +switch-master for
+ * our name (or the answer that renewed a lost subscription, when it names
+ * another master) end the connection and reconnect at once, the latter
+ * straight to the address Sentinel named, even while backing off.
+ *
+ * Durable writes. redis_client_command_durable() pipelines WAIT after the
+ * command; WAIT blocks on the server for up to redis_timeout, so its own
+ * deadline here is twice that (commands behind it cannot be answered
+ * earlier anyway: Redis answers a connection in order).
  * SPDX-License-Identifier: MIT */
 #include "redis_client.h"
 
@@ -59,21 +61,22 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <netdb.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "clock.h"
 #include "defs.h"
 #include "log.h"
 #include "metrics.h"
+#include "redis_lookup.h"
+#include "redis_sentinel.h"
 #include "timer.h"
+
+/* At most one warning about WAIT shortfalls per this many ms. */
+#define REDIS_CLIENT_WAIT_WARN_MS 10000
 
 struct redis_cmd {
     struct redis_cmd *next;
@@ -85,19 +88,6 @@ struct redis_cmd {
     bool              answered;
 };
 
-/* One name lookup, shared by the loop and its thread (see the top). */
-struct redis_job {
-    int                     refs;       /* under redis_job_lock */
-    bool                    abandoned;  /* under redis_job_lock */
-    int                     efd;        /* the thread's "done" signal */
-    redis_client_resolve_fn resolve;
-    int                     rc;         /* written by the thread before */
-    char                    addr[REDIS_CLIENT_ADDR_MAX];  /* it signals */
-    char                    err[160];
-    char                    host[CONFIG_PATH_MAX];
-};
-
-static pthread_mutex_t         redis_job_lock = PTHREAD_MUTEX_INITIALIZER;
 static redis_client_resolve_fn redis_resolver = redis_client_resolve;
 
 static struct {
@@ -113,13 +103,26 @@ static struct {
     int64_t                   backoff;      /* ms; 0 after a success */
     uint64_t                  now_retry_at; /* last immediate reconnect */
     bool                      now_retried;  /* now_retry_at is set */
-    struct redis_job         *job;          /* lookup in flight, or NULL */
-    struct event             *job_ev;       /* on job->efd */
+    struct redis_lookup      *job;          /* lookup in flight, or NULL */
     struct redis_client_stats st;
     bool                      timing_out;   /* failing commands: a deadline */
+    /* Sentinel (cfg.redis_sentinels.n > 0): cfg.redis_host/redis_port hold
+     * the master last found; switch_to, when set, is where the next attempt
+     * goes without asking (a +switch-master) */
+    bool                      sentinel;
+    bool                      master_known;
+    bool                      switch_to;
+    bool                      wait_warned;
+    uint64_t                  wait_warned_at;   /* last shortfall warning */
+    uint64_t                  wait_unwarned;    /* shortfalls since */
 } R;
 
 static void redis_client_drop(const char *why);
+static void redis_client_expire_waiting(uint64_t now);
+static void redis_client_restart(const char *why);
+static bool redis_client_readonly(const redisReply *r);
+static bool redis_client_role_master(const redisReply *r);
+static int redis_client_connect(void);
 
 const char *
 redis_client_state_name(int state)
@@ -130,6 +133,7 @@ redis_client_state_name(int state)
     case REDIS_CLIENT_CONNECTING: return "connecting";
     case REDIS_CLIENT_READY:      return "ready";
     case REDIS_CLIENT_BACKOFF:    return "down";
+    case REDIS_CLIENT_DISCOVERING: return "asking sentinel";
     default:                      return "?";
     }
 }
@@ -209,7 +213,10 @@ redis_client_timer_cb(struct timer_node *t)
         redis_client_drop("no address for the host within redis_timeout");
     else if (R.state == REDIS_CLIENT_CONNECTING && now >= R.connect_deadline)
         redis_client_drop("no answer to connect/PING within redis_timeout");
-    else if (R.head != NULL && now >= R.head->deadline)
+    else if (R.state == REDIS_CLIENT_DISCOVERING) {
+        redis_client_expire_waiting(now);
+        redis_client_arm();
+    } else if (R.head != NULL && now >= R.head->deadline)
         redis_client_drop("a command got no answer within redis_timeout");
     else
         redis_client_arm();
@@ -352,6 +359,8 @@ redis_client_cmd_cb(redisAsyncContext *ac, void *reply, void *privdata)
         if (!cmd->answered)
             redis_client_answer(cmd, reply);
         redis_client_arm();
+        if (R.sentinel && ac == R.ac && redis_client_readonly(reply))
+            redis_client_restart("the master turned replica (READONLY)");
     }
     free(cmd);
 }
@@ -370,6 +379,10 @@ redis_client_setup_cb(redisAsyncContext *ac, void *reply, void *privdata)
         snprintf(msg, sizeof(msg), "%s refused: %.*s", what, (int) r->len, r->str);
         log_msg(LOG_ERR, "redis %s", msg);
         redis_client_drop(msg);
+        return;
+    }
+    if (strcmp(what, "ROLE") == 0 && !redis_client_role_master(r)) {
+        redis_client_drop("ROLE says it is not a master");
         return;
     }
     if (--R.setup_left == 0 && (ac->c.flags & REDIS_CONNECTED)) {
@@ -408,6 +421,15 @@ redis_client_disconnect_cb(const redisAsyncContext *ac, int status)
 
 /* ---- Connecting ---- */
 
+/* ROLE answered "master" first. */
+static bool
+redis_client_role_master(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ARRAY && r->elements > 0
+           && r->element[0]->type == REDIS_REPLY_STRING
+           && strcmp(r->element[0]->str, "master") == 0;
+}
+
 static int
 redis_client_send_setup(const char *what, int argc, const char **argv)
 {
@@ -441,6 +463,7 @@ static int
 redis_client_open(const char *addr)
 {
     static const char *ping[] = { "PING" };
+    static const char *role[] = { "ROLE" };
     const char *auth[] = { "AUTH", R.cfg.redis_password };
     char db[16];
     const char *select[] = { "SELECT", db };
@@ -475,6 +498,7 @@ redis_client_open(const char *addr)
         || (R.cfg.redis_db != 0
             && redis_client_send_setup("SELECT", 2, select) != RC_OK)
         || redis_client_send_setup("PING", 1, ping) != RC_OK
+        || (R.sentinel && redis_client_send_setup("ROLE", 1, role) != RC_OK)
         || redis_client_send_waiting() != RC_OK) {
         redis_client_drop("cannot queue the connection setup");
         return RC_ERR;
@@ -524,139 +548,31 @@ redis_client_set_resolver(redis_client_resolve_fn fn)
     redis_resolver = fn != NULL ? fn : redis_client_resolve;
 }
 
-static void
-redis_client_job_free(struct redis_job *j)
-{
-    int efd = j->efd;
-
-    free(j);
-    close(efd);         /* last: the fd number is free for reuse after this */
-}
-
-/* Loop side: let go of J. ABANDON: we no longer want the answer (deinit). */
-static void
-redis_client_job_release(struct redis_job *j, bool abandon)
-{
-    bool last;
-
-    pthread_mutex_lock(&redis_job_lock);
-    if (abandon)
-        j->abandoned = true;
-    last = --j->refs == 0;
-    pthread_mutex_unlock(&redis_job_lock);
-    if (last)
-        redis_client_job_free(j);
-}
-
-/* Thread side: look up, signal the loop unless it left, let go. */
-static void *
-redis_client_job_run(void *arg)
-{
-    struct redis_job *j = arg;
-    uint64_t one = 1;
-    bool last;
-
-    j->rc = j->resolve(j->host, j->addr, sizeof(j->addr), j->err,
-                       sizeof(j->err));
-    pthread_mutex_lock(&redis_job_lock);
-    if (!j->abandoned && write(j->efd, &one, sizeof(one)) < 0) {
-        /* cannot fail: a fresh eventfd counter, written once */
-    }
-    last = --j->refs == 0;
-    pthread_mutex_unlock(&redis_job_lock);
-    if (last)
-        redis_client_job_free(j);
-    return NULL;
-}
-
-/* Loop side: the lookup finished. Its answer is used only if we still
+/* The lookup of redis_host answered. Its answer is used only if we still
  * wait for it; an attempt that gave up meanwhile left it to the next one,
  * which starts a fresh lookup. */
 static void
-redis_client_job_done_cb(evutil_socket_t fd, short what, void *arg)
+redis_client_lookup_done(int rc, const char *addr, const char *err, void *arg)
 {
-    struct redis_job *j = arg;
-    char addr[REDIS_CLIENT_ADDR_MAX], msg[CONFIG_PATH_MAX + 200];
-    int rc;
+    char msg[CONFIG_PATH_MAX + 200];
 
-    UNUSED(fd);
-    UNUSED(what);
-    clock_update();
-    /* the thread wrote the answer before it signalled under the lock, so
-     * taking the lock orders those writes before our reads */
-    pthread_mutex_lock(&redis_job_lock);
-    rc = j->rc;
-    memcpy(addr, j->addr, sizeof(addr));
-    addr[sizeof(addr) - 1] = '\0';
-    snprintf(msg, sizeof(msg), "cannot resolve %s: %s", j->host, j->err);
-    pthread_mutex_unlock(&redis_job_lock);
-    event_free(R.job_ev);
-    R.job_ev = NULL;
+    UNUSED(arg);
     R.job = NULL;
-    redis_client_job_release(j, false);
-
     if (R.state != REDIS_CLIENT_RESOLVING)
         return;
     if (rc != RC_OK) {
+        snprintf(msg, sizeof(msg), "cannot resolve %s: %s", R.cfg.redis_host,
+                 err);
         redis_client_lost(msg, false);
         return;
     }
     redis_client_open(addr);
 }
 
-/* Start a lookup of redis_host on a new detached thread. */
+/* The part of an attempt after the master is known: resolve the name if
+ * there is one, then open. */
 static int
-redis_client_job_start(void)
-{
-    struct redis_job *j = calloc(1, sizeof(*j));
-    pthread_attr_t attr;
-    pthread_t tid;
-    sigset_t all, old;
-    int rc;
-
-    if (j == NULL)
-        return RC_ERR;
-    j->refs = 2;                        /* the loop and the thread */
-    j->resolve = redis_resolver;
-    snprintf(j->host, sizeof(j->host), "%s", R.cfg.redis_host);
-    j->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (j->efd < 0) {
-        log_errno(LOG_ERR, errno, "eventfd() failed");
-        free(j);
-        return RC_ERR;
-    }
-    R.job_ev = event_new(R.base, j->efd, EV_READ, redis_client_job_done_cb, j);
-    if (R.job_ev == NULL || event_add(R.job_ev, NULL) < 0) {
-        if (R.job_ev != NULL)
-            event_free(R.job_ev);
-        R.job_ev = NULL;
-        close(j->efd);
-        free(j);
-        return RC_ERR;
-    }
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    /* signals belong to the loop thread */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    rc = pthread_create(&tid, &attr, redis_client_job_run, j);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        log_errno(LOG_ERR, rc, "pthread_create() failed");
-        event_free(R.job_ev);
-        R.job_ev = NULL;
-        close(j->efd);
-        free(j);
-        return RC_ERR;
-    }
-    R.job = j;
-    return RC_OK;
-}
-
-/* One connect attempt: resolve the name if there is one, then open. */
-static int
-redis_client_connect(void)
+redis_client_connect_master(void)
 {
     R.connect_deadline = clock_now() + (uint64_t) R.cfg.redis_timeout;
     switch (redis_client_host_kind(R.cfg.redis_host)) {
@@ -667,8 +583,16 @@ redis_client_connect(void)
     default:
         break;
     }
-    /* a lookup left over from an attempt that timed out is still ours */
-    if (R.job == NULL && redis_client_job_start() != RC_OK) {
+    /* a lookup left over from an attempt that timed out is still ours,
+     * unless Sentinel has named another host since */
+    if (R.job != NULL && strcmp(redis_lookup_host(R.job), R.cfg.redis_host)) {
+        redis_lookup_abandon(R.job);
+        R.job = NULL;
+    }
+    if (R.job == NULL)
+        R.job = redis_lookup_start(R.base, redis_resolver, R.cfg.redis_host,
+                                   redis_client_lookup_done, NULL);
+    if (R.job == NULL) {
         redis_client_lost("cannot start a name lookup", false);
         return RC_ERR;
     }
@@ -690,6 +614,215 @@ redis_client_reconnect_cb(evutil_socket_t fd, short what, void *arg)
     redis_client_connect();
 }
 
+/* ---- Sentinel ---- */
+
+/* Commands wait in our list (no hiredis context yet). */
+static bool
+redis_client_waiting(void)
+{
+    return R.state == REDIS_CLIENT_RESOLVING
+           || R.state == REDIS_CLIENT_DISCOVERING;
+}
+
+/* Answer, with NULL, the waiting commands whose deadline has passed; the
+ * discovery goes on for the others. All of them are ours (cmd->fmt set):
+ * there is no context yet. */
+static void
+redis_client_expire_waiting(uint64_t now)
+{
+    struct redis_cmd *cmd;
+
+    while ((cmd = R.head) != NULL && cmd->fmt != NULL && now >= cmd->deadline) {
+        R.head = cmd->next;
+        if (R.head == NULL)
+            R.tail = NULL;
+        redis_client_answer(cmd, NULL);
+        redisFreeCommand(cmd->fmt);
+        free(cmd);
+    }
+}
+
+static bool
+redis_client_readonly(const redisReply *r)
+{
+    return r != NULL && r->type == REDIS_REPLY_ERROR
+           && strncmp(r->str, "READONLY", 8) == 0;
+}
+
+/* Record HOST:PORT as the master (logged at NOTICE when it changed). */
+static void
+redis_client_master_is(const char *host, int port, const char *how)
+{
+    if (R.master_known && port == R.cfg.redis_port
+        && strcmp(host, R.cfg.redis_host) == 0)
+        return;
+    if (R.master_known)
+        log_msg(LOG_NOTICE, "redis master %s moved from %s:%d to %s:%d (%s)",
+                R.cfg.redis_master_name, R.cfg.redis_host, R.cfg.redis_port,
+                host, port, how);
+    else
+        log_msg(LOG_NOTICE, "redis master %s is %s:%d (%s)",
+                R.cfg.redis_master_name, host, port, how);
+    snprintf(R.cfg.redis_host, sizeof(R.cfg.redis_host), "%s", host);
+    R.cfg.redis_port = port;
+    R.master_known = true;
+}
+
+/* End the connection or attempt and start another on the next loop turn,
+ * whatever the backoff: the master moved. Pending commands get NULL. */
+static void
+redis_client_restart(const char *why)
+{
+    redisAsyncContext *ac = R.ac;
+
+    R.ac = NULL;
+    R.setup_left = 0;
+    R.backoff = 0;
+    redis_sentinel_cancel();
+    evtimer_del(R.reconnect_ev);
+    redis_client_set_state(REDIS_CLIENT_BACKOFF, why);
+    redis_client_schedule(0);
+    redis_client_fail_all();
+    if (ac != NULL)
+        redisAsyncFree(ac);     /* deferred by hiredis inside its callbacks */
+}
+
+static void
+redis_client_sentinel_found(const char *host, int port)
+{
+    if (R.state != REDIS_CLIENT_DISCOVERING)
+        return;
+    redis_client_master_is(host, port, "from sentinel");
+    redis_client_connect_master();
+}
+
+static void
+redis_client_sentinel_failed(const char *why)
+{
+    char msg[400];
+
+    if (R.state != REDIS_CLIENT_DISCOVERING)
+        return;
+    snprintf(msg, sizeof(msg), "no master known (%s)", why);
+    redis_client_lost(msg, false);
+}
+
+static void
+redis_client_sentinel_switched(const char *host, int port, const char *how)
+{
+    bool same = R.master_known && port == R.cfg.redis_port
+                && strcmp(host, R.cfg.redis_host) == 0;
+    char why[64];
+
+    if (same && (R.state == REDIS_CLIENT_READY
+                 || R.state == REDIS_CLIENT_CONNECTING
+                 || R.state == REDIS_CLIENT_RESOLVING))
+        return;                 /* we are there, or on the way */
+    redis_client_master_is(host, port, how);
+    R.switch_to = true;
+    snprintf(why, sizeof(why), "going to the master sentinel named (%s)",
+             how);
+    redis_client_restart(why);
+}
+
+/* One connect attempt: with Sentinel, ask for the master first (unless a
+ * +switch-master just named it). */
+static int
+redis_client_connect(void)
+{
+    if (!R.sentinel || R.switch_to) {
+        R.switch_to = false;
+        return redis_client_connect_master();
+    }
+    redis_client_set_state(REDIS_CLIENT_DISCOVERING, NULL);
+    if (redis_sentinel_discover(redis_resolver) != RC_OK) {
+        redis_client_lost("cannot ask the sentinels", false);
+        return RC_ERR;
+    }
+    redis_client_arm();
+    return RC_OK;
+}
+
+/* ---- Durable writes ---- */
+
+/* A command and the WAIT after it; the caller's CB gets the command's
+ * reply (copied here) once WAIT answered. */
+struct redis_durable {
+    redis_client_cb           cb;
+    void                     *arg;
+    bool                      failed;   /* the command got NULL */
+    bool                      no_wait;  /* WAIT not queued: answer at once */
+    struct redis_client_reply rep;
+    char                     *str;      /* rep.str, ours */
+};
+
+static void
+redis_client_durable_end(struct redis_durable *d)
+{
+    d->cb(d->failed ? NULL : &d->rep, d->arg);
+    free(d->str);
+    free(d);
+}
+
+static void
+redis_client_wait_shortfall(long long acked)
+{
+    uint64_t now = clock_now();
+
+    R.st.wait_short++;
+    R.wait_unwarned++;
+    if (R.wait_warned && now - R.wait_warned_at < REDIS_CLIENT_WAIT_WARN_MS)
+        return;
+    log_msg(LOG_WARN, "redis WAIT: %lld of %d replicas acknowledged a write "
+            "within %lldms (%llu such writes since the last warning, %llu "
+            "in all)", acked, R.cfg.redis_wait_replicas,
+            (long long) R.cfg.redis_timeout,
+            (unsigned long long) R.wait_unwarned,
+            (unsigned long long) R.st.wait_short);
+    R.wait_warned = true;
+    R.wait_warned_at = now;
+    R.wait_unwarned = 0;
+}
+
+static void
+redis_client_durable_cmd_cb(const struct redis_client_reply *r, void *arg)
+{
+    struct redis_durable *d = arg;
+
+    if (r == NULL) {
+        d->failed = true;
+    } else {
+        d->rep = *r;
+        if (r->str != NULL) {
+            d->str = malloc(r->len + 1);
+            if (d->str == NULL) {
+                d->failed = true;
+            } else {
+                memcpy(d->str, r->str, r->len);
+                d->str[r->len] = '\0';
+            }
+        }
+        d->rep.str = d->str;
+    }
+    if (d->no_wait)
+        redis_client_durable_end(d);
+}
+
+static void
+redis_client_durable_wait_cb(const struct redis_client_reply *r, void *arg)
+{
+    struct redis_durable *d = arg;
+
+    /* a write that was refused or never answered has nothing to wait for;
+     * a write that stands is reported, however the WAIT went */
+    if (!d->failed && d->rep.type != REDIS_CLIENT_ERROR
+        && (r == NULL || r->type != REDIS_CLIENT_INTEGER
+            || r->integer < R.cfg.redis_wait_replicas))
+        redis_client_wait_shortfall(r != NULL && r->type == REDIS_CLIENT_INTEGER
+                                    ? r->integer : -1);
+    redis_client_durable_end(d);
+}
+
 /* ---- API ---- */
 
 int
@@ -700,7 +833,21 @@ redis_client_init(struct event_base *base, const struct config *cfg)
     R.cfg = *cfg;
     timer_node_init(&R.timer, redis_client_timer_cb);
     R.reconnect_ev = evtimer_new(base, redis_client_reconnect_cb, NULL);
-    return R.reconnect_ev != NULL ? RC_OK : RC_ERR;
+    if (R.reconnect_ev == NULL)
+        return RC_ERR;
+    R.sentinel = cfg->redis_sentinels.n > 0;
+    if (R.sentinel) {
+        static const struct redis_sentinel_ops ops = {
+            redis_client_sentinel_found, redis_client_sentinel_failed,
+            redis_client_sentinel_switched
+        };
+        /* until Sentinel names the master, logs show its name */
+        snprintf(R.cfg.redis_host, sizeof(R.cfg.redis_host), "%s",
+                 cfg->redis_master_name);
+        R.cfg.redis_port = 0;
+        return redis_sentinel_init(base, cfg, &ops);
+    }
+    return RC_OK;
 }
 
 void
@@ -710,15 +857,13 @@ redis_client_deinit(void)
 
     R.ac = NULL;
     R.state = REDIS_CLIENT_BACKOFF;     /* no new commands from callbacks */
+    if (R.sentinel)
+        redis_sentinel_deinit();
     redis_client_fail_all();
     if (ac != NULL)
         redisAsyncFree(ac);
-    if (R.job != NULL) {
-        event_free(R.job_ev);
-        R.job_ev = NULL;
-        redis_client_job_release(R.job, true);
-        R.job = NULL;
-    }
+    redis_lookup_abandon(R.job);
+    R.job = NULL;
     timer_clear(&R.timer);
     if (R.reconnect_ev != NULL)
         event_free(R.reconnect_ev);
@@ -738,7 +883,7 @@ redis_client_command(redis_client_cb cb, void *arg, int argc,
         return RC_ERR;
     }
     if (R.state == REDIS_CLIENT_BACKOFF
-        || (R.state != REDIS_CLIENT_RESOLVING && R.ac == NULL)) {
+        || (!redis_client_waiting() && R.ac == NULL)) {
         R.st.failed++;
         metrics_self->c.redis[METRICS_REDIS_ERROR]++;
         return RC_ERR;
@@ -749,7 +894,7 @@ redis_client_command(redis_client_cb cb, void *arg, int argc,
     cmd->cb = cb;
     cmd->arg = arg;
     cmd->deadline = clock_now() + (uint64_t) R.cfg.redis_timeout;
-    if (R.state == REDIS_CLIENT_RESOLVING) {
+    if (redis_client_waiting()) {
         /* no context yet: keep it formatted until the connection opens */
         len = redisFormatCommandArgv(&cmd->fmt, argc, argv, argvlen);
         if (len < 0) {
@@ -781,4 +926,46 @@ bool
 redis_client_down(void)
 {
     return R.state == REDIS_CLIENT_BACKOFF;
+}
+
+int
+redis_client_command_durable(redis_client_cb cb, void *arg, int argc,
+                             const char **argv, const size_t *argvlen)
+{
+    struct redis_durable *d;
+    char n[16], ms[24];
+    const char *wargv[] = { "WAIT", n, ms };
+    size_t wl[3];
+
+    if (R.cfg.redis_wait_replicas <= 0)
+        return redis_client_command(cb, arg, argc, argv, argvlen);
+    d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        return RC_ERR;
+    d->cb = cb;
+    d->arg = arg;
+    if (redis_client_command(redis_client_durable_cmd_cb, d, argc, argv,
+                             argvlen) != RC_OK) {
+        free(d);
+        return RC_ERR;
+    }
+    snprintf(n, sizeof(n), "%d", R.cfg.redis_wait_replicas);
+    snprintf(ms, sizeof(ms), "%lld", (long long) R.cfg.redis_timeout);
+    wl[0] = 4;
+    wl[1] = strlen(n);
+    wl[2] = strlen(ms);
+    if (redis_client_command(redis_client_durable_wait_cb, d, 3, wargv, wl)
+        != RC_OK) {
+        d->no_wait = true;      /* the command's answer ends it */
+        return RC_OK;
+    }
+    /* WAIT itself may take redis_timeout on the server */
+    R.tail->deadline += (uint64_t) R.cfg.redis_timeout;
+    return RC_OK;
+}
+
+uint64_t
+redis_client_wait_short(void)
+{
+    return R.st.wait_short;
 }

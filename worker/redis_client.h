@@ -11,6 +11,10 @@
  * name not resolved) it backs off: redis_reconnect_min doubling to
  * redis_reconnect_max, reset by a success. While it waits to reconnect,
  * new commands fail at once.
+ * With redis_sentinels, each attempt first asks Sentinel for the master of
+ * redis_master_name and checks ROLE; READONLY replies and +switch-master
+ * make it ask again (see redis_client.c, redis_sentinel.h). With
+ * redis_wait_replicas, redis_client_command_durable() adds WAIT.
  * Worker only; the API and every callback run on the loop thread.
  * SPDX-License-Identifier: MIT */
 #ifndef WORKER_REDIS_CLIENT_H
@@ -30,7 +34,8 @@ enum redis_client_state {
     REDIS_CLIENT_RESOLVING,     /* a helper thread looks up redis_host */
     REDIS_CLIENT_CONNECTING,
     REDIS_CLIENT_READY,
-    REDIS_CLIENT_BACKOFF        /* down; a reconnect is scheduled */
+    REDIS_CLIENT_BACKOFF,       /* down; a reconnect is scheduled */
+    REDIS_CLIENT_DISCOVERING    /* asking the sentinels for the master */
 };
 
 /* What redis_host names; see redis_client_host_kind(). */
@@ -62,6 +67,7 @@ struct redis_client_stats {
     uint64_t sent;              /* commands handed to Redis */
     uint64_t failed;            /* commands answered with NULL */
     uint64_t reconnects;        /* connection attempts after a failure */
+    uint64_t wait_short;        /* durable writes short of replicas */
     int      state;             /* enum redis_client_state */
 };
 
@@ -96,7 +102,22 @@ void redis_client_deinit(void);
 int redis_client_command(redis_client_cb cb, void *arg, int argc,
                          const char **argv, const size_t *argvlen);
 
-/* True while Redis is known to be down (a reconnect is scheduled): callers
+/* redis_client_command() for a write that should reach replicas before it
+ * is acknowledged: with redis_wait_replicas = N > 0 the command is followed
+ * by WAIT N <redis_timeout ms>, and CB gets the command's reply (not
+ * WAIT's) once WAIT answered. Fewer than N acknowledgements do not fail
+ * the write: they are logged (WARN, at most every 10 s) and counted
+ * (redis_client_wait_short()). With N = 0 this is redis_client_command().
+ * Returns as redis_client_command(). */
+int redis_client_command_durable(redis_client_cb cb, void *arg, int argc,
+                                 const char **argv, const size_t *argvlen);
+
+/* Durable writes that fewer replicas than redis_wait_replicas acknowledged
+ * (or whose WAIT got no answer) since redis_client_init(). */
+uint64_t redis_client_wait_short(void);
+
+/* True while Redis is known to be down (a reconnect is scheduled; with
+ * Sentinel also: no master known): callers
  * answer 503 before doing expensive work. */
 bool redis_client_down(void);
 

@@ -505,7 +505,7 @@ session_register_hashed(bool ok, const char *hash, void *arg)
     argv[2] = "hash";    lens[2] = 4;
     argv[3] = hash;      lens[3] = strlen(hash);
     explicit_bzero(f.pass, sizeof(f.pass));
-    if (redis_client_command(session_register_stored, arg, 4, argv, lens) != RC_OK) {
+    if (redis_client_command_durable(session_register_stored, arg, 4, argv, lens) != RC_OK) {
         session_unavailable(t);
         session_resume(t);
     }
@@ -690,7 +690,7 @@ session_login_verified(bool ok, const char *hash, void *arg)
     argv[6] = ttl;                   lens[6] = strlen(ttl);
     argv[7] = L->token;              lens[7] = SESSION_TOKEN_HEX;
     argv[8] = max;                   lens[8] = strlen(max);
-    if (redis_client_command(session_login_created, L, 9, argv, lens) != RC_OK)
+    if (redis_client_command_durable(session_login_created, L, 9, argv, lens) != RC_OK)
         session_login_end(t, L, 503);
 }
 

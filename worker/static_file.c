@@ -478,7 +478,7 @@ struct static_obj {
     const char     *body;   /* ... from memory (the file cache) */
     enum static_enc enc;    /* its content coding */
     bool            vary;   /* the file has variants: Vary: Accept-Encoding */
-    bool            nav;    /* a page with the site's bar: Vary: Cookie */
+    bool            nav;    /* a page with the site's bar: no-cache */
     bool            personal;   /* made for this visitor (site_nav.h):
                                  * private */
 };
@@ -611,15 +611,14 @@ static_respond(struct txn *t, const struct static_obj *o)
     h.vary_encoding = o->vary;
     if (wctx.cfg.static_cache_control[0] != '\0')
         h.cache_control = wctx.cfg.static_cache_control;
-    if (o->nav) {
-        /* the bar depends on the cookie (site_nav.h), the coding may
-         * depend on Accept-Encoding: one Vary naming both */
-        h.extra = o->vary ? "Vary: Accept-Encoding, Cookie\r\n"
-                          : "Vary: Cookie\r\n";
-        h.vary_encoding = false;
-    }
-    if (o->personal)
-        h.cache_control = "private";
+    /* The bar of such a page depends on the session cookie (site_nav.h):
+     * caches must ask each time (no-cache); the two versions have their
+     * own ETags, so a revalidation gets 304 or the version this visitor
+     * should see, and the signed-in one is for this browser only. (No
+     * "Vary: Cookie": it would split caches by every cookie, and a
+     * signed-in visitor's cookie changes on every login.) */
+    if (o->nav)
+        h.cache_control = o->personal ? "private, no-cache" : "no-cache";
 
     rc = static_preconditions(r, data, o->etag, o->mtime, &range_ok);
     if (rc != 0) {

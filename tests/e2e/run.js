@@ -73,7 +73,7 @@ async function shutdown() {
         browser = null;
     }
     if (services) {
-        await services.stop();
+        await services.stop({ keepDir: !!process.env.E2E_KEEP });
         services = null;
     }
 }

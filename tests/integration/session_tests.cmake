@@ -26,3 +26,7 @@ add_integration_test(test_security TIMEOUT 300)
 # Forms that answer in place: the site's login and register pages shown
 # again with the message beside the field and the username kept.
 add_integration_test(test_forms TIMEOUT 120)
+
+# Redis Sentinel: a private master, replica and 3 redis-sentinel processes;
+# failover by SENTINEL FAILOVER and by SIGKILL, dead sentinels, WAIT.
+add_integration_test(test_sentinel TIMEOUT 600)

@@ -4,7 +4,8 @@
  * lookup injected: a lookup that blocks does not stall the loop, a failed
  * one answers NULL and backs off, deinit abandons one in flight, a timed
  * out one is reused by the next attempt, and a dropped working connection
- * is reconnected at once. No Redis, no network.
+ * is reconnected at once; a durable write is followed by WAIT (the fake
+ * answers it :wait_acks) and a shortfall is counted. No Redis, no network.
  * SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stddef.h>
@@ -263,8 +264,12 @@ resolver_get(const int *field)
 }
 
 /* ---- A fake Redis in the same loop: every command gets +PONG ---- */
+/* (but WAIT, which gets :wait_acks) */
+
+struct fake_redis;
 
 struct fake_conn {
+    struct fake_redis *fr;
     int           fd;               /* -1: free slot */
     struct event *ev;
     char          buf[4096];
@@ -278,6 +283,8 @@ struct fake_redis {
     struct fake_conn conns[FAKE_CONNS];
     int              accepted;
     int              commands;
+    int              waits;             /* WAIT commands seen */
+    int              wait_acks;         /* WAIT's answer */
 };
 
 /* Length of the first complete RESP array command in B, or 0. */
@@ -331,7 +338,15 @@ fake_read_cb(evutil_socket_t fd, short what, void *arg)
     }
     c->len += (size_t) n;
     while ((used = resp_command_len(c->buf, c->len)) > 0) {
-        if (send(fd, "+PONG\r\n", 7, MSG_NOSIGNAL) != 7) {
+        char out[32] = "+PONG\r\n";
+        size_t len;
+
+        if (memmem(c->buf, used, "$4\r\nWAIT\r\n", 10) != NULL) {
+            c->fr->waits++;
+            snprintf(out, sizeof(out), ":%d\r\n", c->fr->wait_acks);
+        }
+        len = strlen(out);
+        if (send(fd, out, len, MSG_NOSIGNAL) != (ssize_t) len) {
             fake_close(c);
             return;
         }
@@ -353,6 +368,7 @@ fake_accept_cb(evutil_socket_t lfd, short what, void *arg)
         struct fake_conn *c = &fr->conns[i];
         if (c->fd >= 0)
             continue;
+        c->fr = fr;
         c->fd = fd;
         c->len = 0;
         c->ev = event_new(event_get_base(fr->lev), fd, EV_READ | EV_PERSIST,
@@ -804,6 +820,84 @@ test_redis_client_reconnect_resolves_again(void **state)
     assert_pong(&b, __LINE__);
 }
 
+/* ---- Durable writes ---- */
+
+/* A write with redis_wait_replicas = 2: WAIT 2 follows it, the caller gets
+ * the write's reply (not WAIT's), once, after WAIT answered; 1 of 2 is a
+ * shortfall, counted; 2 of 2 is not. */
+static void
+test_redis_client_durable_waits(void **state)
+{
+    struct fx *f = *state;
+    static const char *argv[] = { "SET", "k", "v" };
+    struct answer a = { 0 }, b = { 0 };
+
+    snprintf(f->cfg.redis_host, sizeof(f->cfg.redis_host), "127.0.0.1");
+    f->cfg.redis_wait_replicas = 2;
+    client_start(f);
+    f->fake.wait_acks = 1;
+    clock_update();
+    assert_int_equal(redis_client_command_durable(answer_cb, &a, 3, argv,
+                                                  NULL), RC_OK);
+    RUN_UNTIL(f, a.calls == 1);
+    assert_pong(&a, __LINE__);          /* the write's reply */
+    assert_int_equal(f->fake.waits, 1);
+    assert_int_equal(redis_client_wait_short(), 1);
+
+    f->fake.wait_acks = 2;
+    assert_int_equal(redis_client_command_durable(answer_cb, &b, 3, argv,
+                                                  NULL), RC_OK);
+    RUN_UNTIL(f, b.calls == 1);
+    assert_pong(&b, __LINE__);
+    assert_int_equal(f->fake.waits, 2);
+    assert_int_equal(redis_client_wait_short(), 1);
+    assert_int_equal(a.calls, 1);
+}
+
+/* redis_wait_replicas = 0: a durable write is a plain command, no WAIT. */
+static void
+test_redis_client_durable_off(void **state)
+{
+    struct fx *f = *state;
+    static const char *argv[] = { "SET", "k", "v" };
+    struct answer a = { 0 }, b = { 0 };
+
+    snprintf(f->cfg.redis_host, sizeof(f->cfg.redis_host), "127.0.0.1");
+    client_start(f);
+    clock_update();
+    assert_int_equal(redis_client_command_durable(answer_cb, &a, 3, argv,
+                                                  NULL), RC_OK);
+    RUN_UNTIL(f, a.calls == 1);
+    assert_pong(&a, __LINE__);
+    assert_int_equal(ping(&b), RC_OK);  /* after it, in order */
+    RUN_UNTIL(f, b.calls == 1);
+    assert_int_equal(f->fake.waits, 0);
+    assert_int_equal(redis_client_wait_short(), 0);
+}
+
+/* The connection breaks before the write is answered: the caller gets
+ * NULL once (503), and nothing is counted as a shortfall. */
+static void
+test_redis_client_durable_lost(void **state)
+{
+    struct fx *f = *state;
+    static const char *argv[] = { "SET", "k", "v" };
+    struct answer a = { 0 }, b = { 0 };
+
+    snprintf(f->cfg.redis_host, sizeof(f->cfg.redis_host), "127.0.0.1");
+    f->cfg.redis_wait_replicas = 1;
+    client_start(f);
+    assert_int_equal(ping(&b), RC_OK);
+    RUN_UNTIL(f, b.calls == 1);
+    event_del(f->fake.lev);             /* no reconnect gets through */
+    assert_int_equal(redis_client_command_durable(answer_cb, &a, 3, argv,
+                                                  NULL), RC_OK);
+    assert_int_equal(fake_kill_all(&f->fake), 1);
+    RUN_UNTIL(f, a.calls == 1);
+    assert_true(a.null);
+    assert_int_equal(redis_client_wait_short(), 0);
+}
+
 int
 main(void)
 {
@@ -826,6 +920,12 @@ main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             test_redis_client_reconnect_resolves_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_redis_client_durable_waits, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_redis_client_durable_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_redis_client_durable_lost, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

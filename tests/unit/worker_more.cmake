@@ -10,3 +10,9 @@ foreach(t test_static_file test_http_response test_conn_pool test_timer
     target_include_directories(${t} PRIVATE
         ${PROJECT_SOURCE_DIR}/worker ${PROJECT_SOURCE_DIR}/common)
 endforeach()
+
+# +switch-master parsing (pure; the discovery is tested in integration)
+add_unit_test(test_redis_sentinel SOURCES test_redis_sentinel.c
+    LIBS worker common)
+target_include_directories(test_redis_sentinel PRIVATE
+    ${PROJECT_SOURCE_DIR}/worker ${PROJECT_SOURCE_DIR}/common)

@@ -10,6 +10,10 @@ const { Watch } = require('./watch');
 
 // Bounds on any single wait; only a hang reaches them.
 const PAGE_TIMEOUT_MS = 20000;
+// A case that has not finished in this long is failed with what it was
+// doing, instead of hanging the suite until ctest kills it (a bound on a
+// hang, not a timing requirement).
+const CASE_TIMEOUT_MS = 120000;
 
 class Harness {
     constructor({ browser, services, screenshotDir, filter, stopped = () => false }) {
@@ -83,7 +87,17 @@ class Harness {
         try {
             const { page, watch } = await t.newPage();
             try {
-                await c.fn({ ...t, page, watch });
+                let timer;
+                const hang = new Promise((_, reject) => {
+                    timer = setTimeout(() => reject(plainError(
+                        `the case did not finish within ${CASE_TIMEOUT_MS / 1000} s; the page was at ${page.url()}`)),
+                        CASE_TIMEOUT_MS);
+                });
+                try {
+                    await Promise.race([c.fn({ ...t, page, watch }), hang]);
+                } finally {
+                    clearTimeout(timer);
+                }
             } catch (e) {
                 await this.failureShot(page, c);
                 throw e;
