@@ -134,7 +134,7 @@ done
 {
     cat <<EOF
 global
-    maxconn 20000
+    maxconn 4096
 defaults
     mode http
     timeout connect 2s

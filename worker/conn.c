@@ -758,12 +758,15 @@ conn_proxy(struct conn *c)
             return RC_ERR;
         }
     }
-    /* no address (LOCAL, UNKNOWN): the slot stays empty, and conn_peer()
-     * asks the socket */
-    if (h.has_addr
-        && proxy_proto_addr_text(&h, conn_pool_peer(c), CONN_POOL_PEER_MAX)
-           != RC_OK)
+    /* no address (LOCAL, UNKNOWN): the socket's peer, asked now, while
+     * the proxy is surely still connected (a health check hangs up as soon
+     * as it has its answer, before the access log asks) */
+    if (!h.has_addr
+        || proxy_proto_addr_text(&h, conn_pool_peer(c), CONN_POOL_PEER_MAX)
+           != RC_OK) {
         conn_pool_peer(c)[0] = '\0';
+        (void) conn_peer(c);
+    }
     c->rbuf.rpos += h.len;
     if (buf_len(&c->rbuf) == 0)
         buf_release(wctx.pool, &c->rbuf);
