@@ -24,10 +24,16 @@ redis_master_port=$((front + 10))
 redis_replica_port=$((front + 11))
 sentinel_ports=($((front + 20)) $((front + 21)) $((front + 22)))
 
-. tools/deps.sh
-deps_install $WEBSERVER_PKGS_BUILD $WEBSERVER_PKGS_RUN redis-sentinel haproxy curl
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target webserver >/dev/null
+# WEBSERVER_BIN: a binary already built (the tests); else install and build
+if [ -n "${WEBSERVER_BIN:-}" ]; then
+    bin=$WEBSERVER_BIN
+else
+    . tools/deps.sh
+    deps_install $WEBSERVER_PKGS_BUILD $WEBSERVER_PKGS_RUN redis-sentinel haproxy curl
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build build -j"$(nproc)" --target webserver >/dev/null
+    bin=build/webserver
+fi
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$front" $(seq $((front + 1)) $((front + n))) "$redis_master_port" \
@@ -38,7 +44,8 @@ for p in "$front" $(seq $((front + 1)) $((front + n))) "$redis_master_port" \
     fi
 done
 
-dir=$top/var/cluster
+# CLUSTER_DIR: where state and logs go (default var/cluster)
+dir=${CLUSTER_DIR:-$top/var/cluster}
 rm -rf "$dir"
 mkdir -p "$dir"
 pids=()         # everything started, in start order
@@ -53,7 +60,7 @@ cleanup() {
     for p in "${inst_pids[@]}"; do wait "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    echo "cluster stopped; logs in var/cluster/"
+    echo "cluster stopped; logs in $dir/"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -66,7 +73,7 @@ wait_for() {
         "$@" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
-    echo "cluster.sh: $what did not come up; see var/cluster/" >&2
+    echo "cluster.sh: $what did not come up; see $dir/" >&2
     exit 1
 }
 
@@ -122,7 +129,7 @@ redis_sentinels = "$sentinels"
 redis_master_name = mymaster
 redis_wait_replicas = 1
 EOF
-    build/webserver -c "$id/webserver.conf" </dev/null >>"$id/error.log" 2>&1 &
+    "$bin" -c "$id/webserver.conf" </dev/null >>"$id/error.log" 2>&1 &
     inst_pids+=($!)
 done
 for i in $(seq 1 "$n"); do
@@ -170,7 +177,7 @@ cluster: http://127.0.0.1:$front/  (HAProxy, round robin over $n instances)
   instances: $(for i in $(seq 1 "$n"); do printf '127.0.0.1:%d ' $((front + i)); done)(PROXY protocol only)
   redis:     master 127.0.0.1:$redis_master_port, replica 127.0.0.1:$redis_replica_port
   sentinels: $sentinels (master name mymaster)
-  logs:      var/cluster/*/  (access logs show the clients' addresses)
+  logs:      $dir/*/  (access logs show the clients' addresses)
   try:       redis-cli -p ${sentinel_ports[0]} sentinel failover mymaster
 Ctrl-C stops everything.
 EOF
