@@ -22,7 +22,8 @@ script_pid=""
 fail() {
     echo "test_cluster_sh: FAIL: $*"
     echo "--- cluster.sh output:"; cat "$out" 2>/dev/null
-    for f in "$work"/state/*/error.log "$work"/state/haproxy.log; do
+    for f in "$work"/state/*/error.log "$work"/state/*/*.log \
+             "$work"/state/haproxy.log; do
         [ -f "$f" ] && { echo "--- $f (tail):"; tail -n 15 "$f"; }
     done
     exit 1
@@ -34,11 +35,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# a base port whose whole range (base .. base+22) is free right now
+# a base port whose whole range (base .. base+22) is free right now, below
+# the kernel's ephemeral range (else an outgoing connection of a sentinel
+# or the replica may take one of them before its server binds it)
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+read -r eph_low _ </proc/sys/net/ipv4/ip_local_port_range
+slots=$(( (eph_low - 10000 - 100) / 100 ))
+[ "$slots" -ge 1 ] || { echo "test_cluster_sh: no port range below $eph_low; skipped"; exit 77; }
 base=""
 for _ in $(seq 50); do
-    b=$(( 20000 + (RANDOM % 400) * 100 ))
+    b=$(( 10000 + (RANDOM % slots) * 100 ))
     ok=1
     for p in $(seq "$b" $((b + 22))); do port_free "$p" || { ok=0; break; }; done
     [ "$ok" = 1 ] && { base=$b; break; }
@@ -102,6 +108,15 @@ for _ in $(seq 300); do
     sleep 0.1
 done
 [ "$ok" = 1 ] || fail "the session did not survive the failover"
+# once the old master is a replica, nothing can be written there any more
+# (before, a worker that has not heard of the switch yet may still write
+# to it: the window every asynchronous failover has, which WAIT narrows)
+for _ in $(seq 300); do
+    redis-cli -p $((base + 10)) role 2>/dev/null | head -n 1 | grep -q slave && break
+    sleep 0.1
+done
+redis-cli -p $((base + 10)) role | head -n 1 | grep -q slave \
+    || fail "the old master was not turned into a replica"
 code=""
 for _ in $(seq 300); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -d 'username=after_failover&password=cluster-password' "$url/register")
