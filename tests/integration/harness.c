@@ -458,6 +458,21 @@ spawn(const char *prog, char *const argv[], const char *cwd, int out_fd,
     _exit(127);
 }
 
+pid_t
+ws_spawn_logged(char *const argv[], const char *log)
+{
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    pid_t pid;
+
+    if (fd == -1) {
+        ws_say("open %s: %s", log, strerror(errno));
+        return -1;
+    }
+    pid = spawn(argv[0], argv, NULL, fd, fd, true);
+    close(fd);
+    return pid;
+}
+
 /* argv = { PROG, ARGS..., NULL } in a malloc'd array (strings borrowed). */
 static char **
 make_argv(const char *prog, const char *const *args)

@@ -126,6 +126,11 @@ int ws_start(struct ws_server *ws, const char *const *args);
 int ws_start_wrapped(struct ws_server *ws, const char *const *prefix,
                      const char *const *args, int ready_ms);
 
+/* Fork and exec ARGV[0] (a path) with stdout and stderr appended to LOG,
+ * stdin /dev/null, SIGKILL when the test dies (redis-server, sentinels,
+ * haproxy). Returns the pid (the caller stops it) or -1. */
+pid_t ws_spawn_logged(char *const argv[], const char *log);
+
 /* The start of ws_start_wrapped() alone: fork/exec (PREFIX and ARGS as
  * there), port_file removed first, no wait. Returns 0 or -1. */
 int ws_spawn(struct ws_server *ws, const char *const *prefix,

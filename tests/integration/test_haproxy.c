@@ -61,37 +61,6 @@ struct cluster {
 
 /* ---- Processes ---- */
 
-/* Fork and exec ARGV with stdout and stderr to LOG (appended), stdin
- * /dev/null, SIGKILL when the test dies. Returns the pid or -1. */
-static pid_t
-spawn(char *const argv[], const char *log)
-{
-    pid_t parent = getpid(), pid;
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-    if (fd == -1)
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        int dn = open("/dev/null", O_RDONLY);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        signal(SIGPIPE, SIG_DFL);
-        if (dn >= 0)
-            dup2(dn, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        for (int i = 3; i < 1024; i++)
-            close(i);
-        execv(argv[0], argv);
-        dprintf(2, "test: exec %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(fd);
-    return pid;
-}
-
 /* SIG to PID, then wait at most TIMEOUT_MS for it, then SIGKILL. */
 static void
 stop_pid(pid_t *pid, int sig, int timeout_ms)
@@ -287,7 +256,7 @@ haproxy_start(struct cluster *cl)
         cl->hport = ws_free_port();
         if (cl->hport <= 0 || haproxy_write_config(cl, cfg) != 0)
             return -1;
-        cl->haproxy = spawn(argv, cl->hlog);
+        cl->haproxy = ws_spawn_logged(argv, cl->hlog);
         if (cl->haproxy == -1)
             return -1;
         for (;;) {
@@ -592,7 +561,7 @@ test_haproxy_rolling_restart(void **state)
                          "--timeout", "30s", url, NULL };
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/page.html", cl->hport);
         snprintf(cl->wrk_out, sizeof(cl->wrk_out), "%s/wrk.out", cl->dir);
-        cl->wrk = spawn(argv, cl->wrk_out);
+        cl->wrk = ws_spawn_logged(argv, cl->wrk_out);
         assert_true(cl->wrk > 0);
     } else {
         fprintf(stderr, "test: no wrk; loading with %d client threads\n",

@@ -105,40 +105,6 @@ teardown(void **state)
 
 /* ---- Processes the test starts itself ---- */
 
-/* Fork and exec ARGV[0] with stdout+stderr appended to LOG, stdin from
- * /dev/null, SIGKILL when the test dies. Returns the pid or -1. */
-static pid_t
-spawn_logged(char *const argv[], const char *log)
-{
-    pid_t parent = getpid(), pid;
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-    if (fd == -1) {
-        fprintf(stderr, "test: open %s: %s\n", log, strerror(errno));
-        return -1;
-    }
-    pid = fork();
-    if (pid == 0) {
-        int dn;
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        signal(SIGPIPE, SIG_DFL);
-        dn = open("/dev/null", O_RDONLY);
-        if (dn >= 0)
-            dup2(dn, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        for (int i = 3; i < 4096; i++)
-            close(i);
-        execv(argv[0], argv);
-        dprintf(2, "test: exec %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(fd);
-    return pid;
-}
-
 static bool
 redis_pings(int port)
 {
@@ -186,7 +152,7 @@ redis_start_port(struct redis_server *r, const char *dir, int port,
         argv[n++] = (char *) pass;
     }
     argv[n] = NULL;
-    r->pid = spawn_logged(argv, r->log);
+    r->pid = ws_spawn_logged(argv, r->log);
     if (r->pid == -1) {
         r->pid = 0;
         return -1;
