@@ -108,6 +108,11 @@ for _ in $(seq 300); do
     sleep 0.1
 done
 [ "$ok" = 1 ] || fail "the session did not survive the failover"
+# ... through every instance (round robin: three in a row)
+for i in 1 2 3; do
+    curl -s -b "$jar" "$url/welcome" | grep -q 'Welcome, cluster_user' \
+        || fail "/welcome #$i after the failover did not name the user"
+done
 # once the old master is a replica, nothing can be written there any more
 # (before, a worker that has not heard of the switch yet may still write
 # to it: the window every asynchronous failover has, which WAIT narrows)
