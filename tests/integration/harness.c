@@ -1827,6 +1827,41 @@ http_request(struct http_conn *c, const char *method, const char *path,
 }
 
 int
+http_request_once(int port, const char *src, const char *method,
+                  const char *path, const char *hdrs, const char *form,
+                  struct http_resp *r)
+{
+    struct http_conn c;
+    char extra[4096];
+    int rc, n;
+
+    memset(r, 0, sizeof(*r));
+    n = snprintf(extra, sizeof(extra), "Connection: close\r\n%s",
+                 hdrs != NULL ? hdrs : "");
+    if (form != NULL && n > 0 && (size_t) n < sizeof(extra))
+        n += snprintf(extra + n, sizeof(extra) - (size_t) n,
+                      "Content-Type: application/x-www-form-urlencoded\r\n"
+                      "Content-Length: %zu\r\n", strlen(form));
+    if (n < 0 || (size_t) n >= sizeof(extra)) {
+        return http_fail(HTTP_ERR, "request headers too long");
+    }
+    rc = src != NULL ? http_conn_open_from(&c, port, src)
+                     : http_conn_open(&c, port);
+    if (rc != 0) {
+        return HTTP_ERR;
+    }
+    rc = http_send_request(&c, method, path, extra);
+    if (rc == HTTP_OK && form != NULL) {
+        rc = http_send(&c, form, strlen(form));
+    }
+    if (rc == HTTP_OK) {
+        rc = http_read_response(&c, strcmp(method, "HEAD") == 0, r);
+    }
+    http_conn_close(&c);
+    return rc;
+}
+
+int
 http_get(int port, const char *path, struct http_resp *r)
 {
     struct http_conn c;

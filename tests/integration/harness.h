@@ -349,6 +349,14 @@ int http_request(struct http_conn *c, const char *method, const char *path,
 /* One-shot GET with "Connection: close" on a new connection. */
 int http_get(int port, const char *path, struct http_resp *r);
 
+/* METHOD PATH on a new connection from SRC (NULL: the default address)
+ * with "Connection: close", the header lines HDRS ("Name: v\r\n"..., or
+ * NULL) and, unless FORM is NULL, FORM as an x-www-form-urlencoded body.
+ * Returns as http_request(); R holds the response on HTTP_OK. Thread-safe. */
+int http_request_once(int port, const char *src, const char *method,
+                      const char *path, const char *hdrs, const char *form,
+                      struct http_resp *r);
+
 /* Case-insensitive header lookup; first match or NULL. */
 const char *http_header(const struct http_resp *r, const char *name);
 

@@ -38,19 +38,8 @@ static void
 post(int port, const char *src, const char *path, const char *body,
      struct http_resp *r)
 {
-    struct http_conn c;
-    char extra[256];
-
-    snprintf(extra, sizeof(extra),
-             "Connection: close\r\n"
-             "Content-Type: application/x-www-form-urlencoded\r\n"
-             "Content-Length: %zu\r\n", strlen(body));
-    if (http_conn_open_from(&c, port, src) != 0
-        || http_send_request(&c, "POST", path, extra) != HTTP_OK
-        || http_send(&c, body, strlen(body)) != HTTP_OK
-        || http_read_response(&c, false, r) != HTTP_OK)
+    if (http_request_once(port, src, "POST", path, NULL, body, r) != HTTP_OK)
         fail_msg("POST %s: %s", path, http_strerror());
-    http_conn_close(&c);
 }
 
 /* BODY is the form page PAGE_ACTION ("/login") again, with MESSAGE right
@@ -249,14 +238,8 @@ test_forms_without_site_pages(void **state)
 static void
 get(int port, const char *path, const char *hdrs, struct http_resp *r)
 {
-    struct http_conn c;
-    char extra[512];
-
-    snprintf(extra, sizeof(extra), "Connection: close\r\n%s", hdrs);
-    if (http_conn_open(&c, port) != 0
-        || http_request(&c, "GET", path, extra, r) != HTTP_OK)
+    if (http_request_once(port, NULL, "GET", path, hdrs, NULL, r) != HTTP_OK)
         fail_msg("GET %s: %s", path, http_strerror());
-    http_conn_close(&c);
 }
 
 #define SID "sid=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

@@ -60,25 +60,8 @@ static void
 req(int port, const char *src, const char *method, const char *path,
     const char *hdrs, const char *body, struct http_resp *r)
 {
-    struct http_conn c;
-    char extra[2048];
-    int rc;
-
-    snprintf(extra, sizeof(extra), "Connection: close\r\n%s", hdrs ? hdrs : "");
-    if (body != NULL)
-        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
-                 "Content-Type: application/x-www-form-urlencoded\r\n"
-                 "Content-Length: %zu\r\n", strlen(body));
-    if (http_conn_open_from(&c, port, src) != 0)
-        fail_msg("%s", http_strerror());
-    rc = http_send_request(&c, method, path, extra);
-    if (rc == HTTP_OK && body != NULL)
-        rc = http_send(&c, body, strlen(body));
-    if (rc == HTTP_OK)
-        rc = http_read_response(&c, strcmp(method, "HEAD") == 0, r);
-    if (rc != HTTP_OK)
+    if (http_request_once(port, src, method, path, hdrs, body, r) != HTTP_OK)
         fail_msg("%s %s from %s: %s", method, path, src, http_strerror());
-    http_conn_close(&c);
 }
 
 static int

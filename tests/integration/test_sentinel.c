@@ -504,29 +504,11 @@ static int
 request(int port, const char *method, const char *path, const char *cookie,
         const char *body, struct http_resp *r)
 {
-    struct http_conn c;
-    char extra[512];
-    int rc;
+    char hdr[512] = "";
 
-    memset(r, 0, sizeof(*r));
-    if (http_conn_open(&c, port) == -1)
-        return HTTP_ERR;
-    snprintf(extra, sizeof(extra), "Connection: close\r\n%s%s%s",
-             cookie ? "Cookie: " : "", cookie ? cookie : "",
-             cookie ? "\r\n" : "");
-    if (body != NULL) {
-        size_t n = strlen(extra);
-        snprintf(extra + n, sizeof(extra) - n,
-                 "Content-Type: application/x-www-form-urlencoded\r\n"
-                 "Content-Length: %zu\r\n", strlen(body));
-    }
-    rc = http_send_request(&c, method, path, extra);
-    if (rc == HTTP_OK && body != NULL)
-        rc = http_send(&c, body, strlen(body));
-    if (rc == HTTP_OK)
-        rc = http_read_response(&c, strcmp(method, "HEAD") == 0, r);
-    http_conn_close(&c);
-    return rc;
+    if (cookie != NULL)
+        snprintf(hdr, sizeof(hdr), "Cookie: %s\r\n", cookie);
+    return http_request_once(port, NULL, method, path, hdr, body, r);
 }
 
 /* The status of METHOD PATH (-1 on a transport error); a 503 must carry
