@@ -113,10 +113,13 @@ form_page_respond(struct txn *t, enum form_page page, int status,
         txn_respond_error(t, status, extra);
         return;
     }
+    /* FORM_PAGE_OUT holds the largest page, message and value: the puts
+     * cannot run out of room */
     for (int i = 0; i < 2; i++) {
-        form_page_put(out, FORM_PAGE_OUT, &len, src + at, (size_t) (cut[i] - src) - at);
+        size_t upto = (size_t) (cut[i] - src);
+        form_page_put(out, FORM_PAGE_OUT, &len, src + at, upto - at);
         form_page_put(out, FORM_PAGE_OUT, &len, put[i], strlen(put[i]));
-        at = (size_t) (cut[i] - src);
+        at = upto;
     }
     form_page_put(out, FORM_PAGE_OUT, &len, src + at, form_pages[page].len - at);
     memset(&h, 0, sizeof(h));

@@ -505,7 +505,8 @@ session_register_hashed(bool ok, const char *hash, void *arg)
     argv[2] = "hash";    lens[2] = 4;
     argv[3] = hash;      lens[3] = strlen(hash);
     explicit_bzero(f.pass, sizeof(f.pass));
-    if (redis_client_command_durable(session_register_stored, arg, 4, argv, lens) != RC_OK) {
+    if (redis_client_command_durable(session_register_stored, arg, 4, argv,
+                                     lens) != RC_OK) {
         session_unavailable(t);
         session_resume(t);
     }
