@@ -38,7 +38,21 @@ extern const char *const conn_state_name[CONN_NSTATES];
  * multipart/byteranges body: part heads in wbuf, part bodies by sendfile). */
 #define CONN_RANGES_MAX 16
 
-struct conn_segs;                       /* conn.c: the pieces of a body */
+/* A body in pieces (conn_respond_add()): buffered bytes, then a file
+ * range, in turn; after the last range, whatever is left in wbuf. From the
+ * worker's pool, only for responses that need it. */
+struct conn_seg {
+    uint32_t bytes;         /* of wbuf, sent before the range */
+    off_t    first;
+    off_t    end;
+};
+
+struct conn_segs {
+    size_t          left;   /* wbuf bytes still due before the current range */
+    uint8_t         n;      /* ranges recorded */
+    uint8_t         cur;    /* the range being sent; n: the tail */
+    struct conn_seg seg[CONN_RANGES_MAX];
+};
 
 /* What one request needs while it is in progress. A connection holds one
  * from the first byte of a request until its response is out; an idle
@@ -233,6 +247,10 @@ void conn_wait(struct conn *c);
 
 /* Pointer to the decoded request body (after the head) and its length. */
 const char *conn_body(const struct conn *c, size_t *len);
+
+/* Make the current piece of RQ's body in pieces (segs->cur) the one being
+ * sent. conn_respond.c sets the pieces up; conn.c's writer moves on. */
+void conn_seg_load(struct conn_req *rq);
 
 /* A suspended request was answered: go on (write it) unless it still
  * waits. From the callback that answered it. */
