@@ -13,8 +13,8 @@
  *                        failed logins per client address and username,
  *                        and per client address (see session_login()).
  * The three POST routes refuse cross-site requests first
- * (session_same_site()). Multi-key steps are Lua scripts, so each is one
- * atomic round trip.
+ * (session_same_site()). Multi-key steps are Lua scripts (session_lua.c),
+ * so each is one atomic round trip.
  * Handlers see the request through txn.h only. Each step runs from a
  * callback holding only a request reference (txn_ref()) packed into the
  * callback argument; the form is parsed again from the request body, which
@@ -40,6 +40,7 @@
 #include "log.h"
 #include "net.h"
 #include "redis_client.h"
+#include "session_lua.h"
 #include "site_nav.h"
 #include "txn.h"
 #include "worker_ctx.h"
@@ -67,123 +68,6 @@ static const char session_retry[] = "Retry-After: 5\r\n";
 static const char session_challenge[] =
     "WWW-Authenticate: Form realm=\"webserver\"\r\n"
     "Cache-Control: no-store\r\n";
-
-/* Before a password is checked: refuse when either failure count
- * (KEYS[1]: client and username, KEYS[2]: client) has reached its limit
- * (ARGV[1], ARGV[2]), answering how many ms remain of its window;
- * otherwise count this attempt as a failure in both, in advance (ARGV[3]:
- * the window in ms, started by the first), and answer 0. Counting first
- * means concurrent guesses cannot all pass the check before any of them
- * fails; a login that succeeds gives its count back. */
-static const char session_reserve_script[] =
-    "for i = 1, 2 do "
-    "  local n = tonumber(redis.call('GET', KEYS[i]) or '0') "
-    "  if n >= tonumber(ARGV[i]) then "
-    "    local ms = redis.call('PTTL', KEYS[i]) "
-    "    if ms < 0 then "
-    "      redis.call('PEXPIRE', KEYS[i], ARGV[3]) "
-    "      ms = tonumber(ARGV[3]) "
-    "    end "
-    "    return math.max(ms, 1) "
-    "  end "
-    "end "
-    "for i = 1, 2 do "
-    "  if redis.call('INCR', KEYS[i]) == 1 then "
-    "    redis.call('PEXPIRE', KEYS[i], ARGV[3]) "
-    "  end "
-    "end "
-    "return 0";
-
-/* After the check: ARGV[1] "ok" (the password was right: forget the
- * client's failures for this username, give back the client-wide count)
- * or "refund" (the attempt was never judged: give back both). */
-static const char session_release_script[] =
-    "if ARGV[1] == 'ok' then "
-    "  redis.call('DEL', KEYS[1]) "
-    "elseif tonumber(redis.call('GET', KEYS[1]) or '0') > 0 "
-    "   and redis.call('DECR', KEYS[1]) <= 0 then "
-    "  redis.call('DEL', KEYS[1]) "
-    "end "
-    "if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 "
-    "   and redis.call('DECR', KEYS[2]) <= 0 then "
-    "  redis.call('DEL', KEYS[2]) "
-    "end "
-    "return 0";
-
-/* A new session KEYS[1] for user ARGV[1] (token ARGV[3], ttl ARGV[2] s),
- * listed in the user's set KEYS[2] by the time Redis made it (in us, so
- * that the order is exact: the oldest is the lowest): expired members
- * are dropped, and beyond ARGV[4] sessions the oldest end. */
-static const char session_create_script[] =
-    "local now = redis.call('TIME') "
-    "local us = tonumber(now[1]) * 1000000 + tonumber(now[2]) "
-    "redis.call('HSET', KEYS[1], 'user', ARGV[1], 'since', now[1]) "
-    "redis.call('EXPIRE', KEYS[1], ARGV[2]) "
-    "for _, t in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do "
-    "  if redis.call('EXISTS', 'session:' .. t) == 0 then "
-    "    redis.call('ZREM', KEYS[2], t) "
-    "  end "
-    "end "
-    "redis.call('ZADD', KEYS[2], us, ARGV[3]) "
-    "local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4]) "
-    "if over > 0 then "
-    "  for _, t in ipairs(redis.call('ZRANGE', KEYS[2], 0, over - 1)) do "
-    "    redis.call('DEL', 'session:' .. t) "
-    "  end "
-    "  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, over - 1) "
-    "end "
-    "if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then "
-    "  redis.call('EXPIRE', KEYS[2], ARGV[2]) "
-    "end "
-    "return 1";
-
-/* The user of session KEYS[1] (a hash, or a plain name as stored before
- * sessions were hashes), or nil. */
-#define SESSION_LUA_USER                                                    \
-    "local user, since "                                                    \
-    "if redis.call('TYPE', KEYS[1]).ok == 'string' then "                   \
-    "  user = redis.call('GET', KEYS[1]) "                                  \
-    "  since = '0' "                                                        \
-    "else "                                                                 \
-    "  user = redis.call('HGET', KEYS[1], 'user') "                         \
-    "  since = redis.call('HGET', KEYS[1], 'since') or '0' "                \
-    "end "
-
-/* /welcome: refresh session KEYS[1] for ARGV[1] s (and the user's set)
- * and answer "<since> <live sessions> <user>", or nil when it is gone. */
-static const char session_welcome_script[] =
-    SESSION_LUA_USER
-    "if not user then return false end "
-    "redis.call('EXPIRE', KEYS[1], ARGV[1]) "
-    "local set, n = 'sessions:' .. user, 0 "
-    "for _, t in ipairs(redis.call('ZRANGE', set, 0, -1)) do "
-    "  if redis.call('EXISTS', 'session:' .. t) == 1 then "
-    "    n = n + 1 "
-    "  else "
-    "    redis.call('ZREM', set, t) "
-    "  end "
-    "end "
-    "if n > 0 and redis.call('TTL', set) < tonumber(ARGV[1]) then "
-    "  redis.call('EXPIRE', set, ARGV[1]) "
-    "end "
-    "return since .. ' ' .. n .. ' ' .. user";
-
-/* /logout: end session KEYS[1] (token ARGV[1]), or with ARGV[2] "all"
- * every session of its user. Answers how many ended. */
-static const char session_logout_script[] =
-    SESSION_LUA_USER
-    "local n = redis.call('DEL', KEYS[1]) "
-    "if not user then return n end "
-    "local set = 'sessions:' .. user "
-    "if ARGV[2] ~= 'all' then "
-    "  redis.call('ZREM', set, ARGV[1]) "
-    "  return n "
-    "end "
-    "for _, t in ipairs(redis.call('ZRANGE', set, 0, -1)) do "
-    "  n = n + redis.call('DEL', 'session:' .. t) "
-    "end "
-    "redis.call('DEL', set) "
-    "return n";
 
 /* ---- Helpers ---- */
 
@@ -548,7 +432,7 @@ session_register(struct txn *t)
 
 /* ---- Login ----
  * 1. session_login(): same site, form; reserve a failure in both counts
- *    (session_reserve_script), or 429 when either is used up;
+ *    (session_lua_reserve), or 429 when either is used up;
  * 2. session_login_reserved(): HGET the user's hash;
  * 3. session_login_user(): check the password on the hashing pool (an
  *    unknown user against a dummy hash: the same cost);
@@ -596,7 +480,7 @@ session_login_release(struct session_login *L, const char *how)
         return;
     L->reserved = false;
     argv[0] = "EVAL";                 lens[0] = 4;
-    argv[1] = session_release_script; lens[1] = sizeof(session_release_script) - 1;
+    argv[1] = session_lua_release;   lens[1] = strlen(session_lua_release);
     argv[2] = "2";                    lens[2] = 1;
     argv[3] = L->pair_key;            lens[3] = strlen(L->pair_key);
     argv[4] = L->client_key;          lens[4] = strlen(L->client_key);
@@ -683,7 +567,7 @@ session_login_verified(bool ok, const char *hash, void *arg)
     snprintf(ttl, sizeof(ttl), "%lld", (long long) (wctx.cfg.session_ttl / 1000));
     snprintf(max, sizeof(max), "%d", SESSION_PER_USER_MAX);
     argv[0] = "EVAL";                lens[0] = 4;
-    argv[1] = session_create_script; lens[1] = sizeof(session_create_script) - 1;
+    argv[1] = session_lua_create;   lens[1] = strlen(session_lua_create);
     argv[2] = "2";                   lens[2] = 1;
     argv[3] = key;                   lens[3] = strlen(key);
     argv[4] = set;                   lens[4] = strlen(set);
@@ -822,7 +706,7 @@ session_login(struct txn *t)
     snprintf(window, sizeof(window), "%lld",
              (long long) wctx.cfg.login_failure_window);
     argv[0] = "EVAL";                 lens[0] = 4;
-    argv[1] = session_reserve_script; lens[1] = sizeof(session_reserve_script) - 1;
+    argv[1] = session_lua_reserve;   lens[1] = strlen(session_lua_reserve);
     argv[2] = "2";                    lens[2] = 1;
     argv[3] = L->pair_key;            lens[3] = strlen(L->pair_key);
     argv[4] = L->client_key;          lens[4] = strlen(L->client_key);
@@ -896,7 +780,7 @@ session_logout(struct txn *t)
     }
     snprintf(key, sizeof(key), "session:%s", token);
     argv[0] = "EVAL";                lens[0] = 4;
-    argv[1] = session_logout_script; lens[1] = sizeof(session_logout_script) - 1;
+    argv[1] = session_lua_logout;   lens[1] = strlen(session_lua_logout);
     argv[2] = "1";                   lens[2] = 1;
     argv[3] = key;                   lens[3] = strlen(key);
     argv[4] = token;                 lens[4] = SESSION_TOKEN_HEX;
@@ -988,7 +872,7 @@ session_welcome(struct txn *t)
     snprintf(key, sizeof(key), "session:%s", token);
     snprintf(ttl, sizeof(ttl), "%lld", (long long) (wctx.cfg.session_ttl / 1000));
     argv[0] = "EVAL";                 lens[0] = 4;
-    argv[1] = session_welcome_script; lens[1] = sizeof(session_welcome_script) - 1;
+    argv[1] = session_lua_welcome;   lens[1] = strlen(session_lua_welcome);
     argv[2] = "1";                    lens[2] = 1;
     argv[3] = key;                    lens[3] = strlen(key);
     argv[4] = ttl;                    lens[4] = strlen(ttl);
