@@ -1,7 +1,20 @@
 /* file_cache.h - per-worker cache of small static files: content, size,
- * validators and MIME type, so a hit costs one fstatat() instead of
- * open + fstat + sendfile + close. Every hit is checked against the file
- * (device, inode, size, mtime), so a changed file is never served stale.
+ * validators and MIME type, so a hit costs no system call instead of
+ * open + fstat + sendfile + close.
+ *
+ * A changed file is never served stale. With inotify (file_watch.h), the
+ * kernel reports a change to a cached file or to a directory on its path,
+ * and the worker reads those reports first in every loop turn: a request
+ * read in a later turn than the change, which is every request sent after
+ * the change was complete and its event queued, sees the new file. (h2o
+ * keeps its open-file cache for one loop turn on the same reasoning.) An
+ * entry whose path has a symbolic link, on a network or FUSE file system
+ * (whose changes from elsewhere inotify does not see), or beyond the
+ * watch limit, is checked with one fstatat() on every hit instead, as is
+ * every entry without inotify. Watched entries are also checked with
+ * fstatat() once a second (FILE_CACHE_RECHECK_MS), for what inotify cannot
+ * report at all: a file system mounted over a directory of the path, or a
+ * write through a shared mapping.
  * Direct-mapped: a new entry replaces whatever hashed to its slot. No
  * descriptors are kept, so nothing here limits connections.
  * A key may have several entries told apart by a small number, the
@@ -29,6 +42,7 @@
 #define FILE_CACHE_FILE_MAX  (15 * 1024)
 #define FILE_CACHE_BYTES_MAX (8 * 1024 * 1024)    /* content per worker */
 #define FILE_CACHE_ETAG_MAX  48
+#define FILE_CACHE_RECHECK_MS 1000  /* fstatat() of a watched entry */
 
 struct file_cache_entry {
     char       *key;        /* the request's normalised path ("" = root) */
@@ -46,22 +60,44 @@ struct file_cache_entry {
                                  * 0: never looked for */
     bool        nav;        /* an HTML page with the site's bar markers
                              * (site_nav.h): its answers vary by Cookie */
+    int         watch;      /* the file's watch id (file_watch.h), or -1:
+                             * checked with fstatat() on every hit */
+    uint64_t    checked_at; /* clock_now() of the last fstatat() */
 };
 
 struct file_cache_stats {
     unsigned long hits, misses, stale, entries;
+    unsigned long stat_checks;  /* fstatat() calls made by hits */
+    unsigned long watched;      /* entries validated by inotify */
+    unsigned long changed;      /* entries dropped on an inotify report */
+    unsigned long restarts;     /* all dropped at FILE_WATCH_MAX watches */
     size_t        bytes;
 };
+
+/* Serve files below ROOT_FD (kept, not owned), with inotify when WATCH
+ * and the kernel allows (else every hit is checked with fstatat()). */
+void file_cache_init(int root_fd, bool watch);
+
+/* Drop every entry and stop watching. */
+void file_cache_deinit(void);
+
+/* The descriptor that becomes readable when a watched file changes, or -1;
+ * the worker's loop calls file_cache_changes() then, before it serves any
+ * request of that turn. */
+int file_cache_watch_fd(void);
+
+/* Read the change reports and drop the entries they concern. */
+void file_cache_changes(void);
 
 /* Drop every entry. Safe to call at any time. */
 void file_cache_clear(void);
 
-/* The entry for KEY and encoding ENC if the file behind it is unchanged,
- * checked with one fstatat() below ROOT_FD; NULL on a miss or when it
- * changed (the entry is dropped). Valid until the next file_cache_put() or
- * file_cache_clear(); file_cache_get() drops only its own entry. */
-const struct file_cache_entry *file_cache_get(int root_fd, const char *key,
-                                              unsigned enc);
+/* The entry for KEY and encoding ENC if the file behind it is unchanged
+ * (see above for how that is known); NULL on a miss or when it changed
+ * (the entry is dropped). Valid until the next file_cache_put(),
+ * file_cache_changes() or file_cache_clear(); file_cache_get() drops only
+ * its own entry. */
+const struct file_cache_entry *file_cache_get(const char *key, unsigned enc);
 
 /* Cache the content of FD (ST describes it; regular, at most
  * FILE_CACHE_FILE_MAX bytes) under KEY and ENC, for FILE below root, with

@@ -780,7 +780,7 @@ static_serve_variant(struct txn *t, const char *key, const char *file,
     struct stat st;
     int fd;
 
-    v = file_cache_get(wctx.root_fd, key, enc);
+    v = file_cache_get(key, enc);
     if (v != NULL && !static_older(&v->mtime, mtime)) {
         static_respond_cached(t, v, true, nav);
         return RC_OK;
@@ -865,7 +865,7 @@ static_file_serve(struct txn *t, const char *path)
     memcpy(key, rel, rl);
     key[rl] = dir_slash ? '/' : '\0';
     key[rl + (dir_slash ? 1 : 0)] = '\0';
-    e = file_cache_get(wctx.root_fd, key, STATIC_ENC_IDENTITY);
+    e = file_cache_get(key, STATIC_ENC_IDENTITY);
     if (e != NULL) {
         if (txn_request(t)->cookie.len > 0
             && static_respond_signed_in(t, e, e->variants != 0) == RC_OK)

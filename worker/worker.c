@@ -44,6 +44,7 @@
 static struct event *worker_chan_ev;
 static struct event *worker_sig[4];
 static struct event *worker_drain_ev;
+static struct event *worker_files_ev;      /* the file cache's change reports */
 
 static void worker_send_load(void);
 
@@ -270,7 +271,49 @@ worker_base_new(void)
     event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
     base = event_base_new_with_config(ec);
     event_config_free(ec);
+    /* two priorities: 0 for the file cache's change reports, read before
+     * any connection of the same loop turn (file_cache.h); 1, the default
+     * of every other event */
+    if (base != NULL && event_base_priority_init(base, 2) < 0) {
+        event_base_free(base);
+        return NULL;
+    }
     return base;
+}
+
+static void
+worker_file_changes_cb(evutil_socket_t fd, short what, void *arg)
+{
+    UNUSED(fd);
+    UNUSED(what);
+    UNUSED(arg);
+    file_cache_changes();
+}
+
+/* Watch the document root for the file cache. Without inotify the cache
+ * checks each hit with fstatat() instead, so a failure here costs speed,
+ * never correctness. */
+static void
+worker_watch_files(void)
+{
+    int fd;
+
+    file_cache_init(wctx.root_fd, true);
+    fd = file_cache_watch_fd();
+    if (fd < 0)
+        return;
+    worker_files_ev = event_new(wctx.base, fd, EV_READ | EV_PERSIST,
+                                worker_file_changes_cb, NULL);
+    if (worker_files_ev == NULL || event_priority_set(worker_files_ev, 0) < 0
+        || event_add(worker_files_ev, NULL) < 0) {
+        log_msg(LOG_ERR, "cannot watch the document root; cached files are "
+                "checked with fstatat() on every hit");
+        if (worker_files_ev != NULL)
+            event_free(worker_files_ev);
+        worker_files_ev = NULL;
+        file_cache_deinit();
+        file_cache_init(wctx.root_fd, false);
+    }
 }
 
 int
@@ -336,6 +379,7 @@ worker_main(const struct config *cfg, int chan_fd, int id)
         log_msg(LOG_CRIT, "cannot set up the session services");
         return 2;
     }
+    worker_watch_files();
     http_response_set_security(wctx.cfg.security_headers);
     http_response_load_pages(wctx.root_fd);
     form_page_load(wctx.root_fd);
@@ -376,7 +420,17 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     http_response_free_pages();
     form_page_free();
     status_free();
-    file_cache_clear();
+    {
+        struct file_cache_stats fs;
+        file_cache_get_stats(&fs);
+        log_msg(LOG_INFO, "file cache: %lu hits, %lu misses, %lu fstatat() "
+                "checks, %lu stale, %lu changed (inotify), %lu restarts",
+                fs.hits, fs.misses, fs.stat_checks, fs.stale, fs.changed,
+                fs.restarts);
+    }
+    if (worker_files_ev != NULL)
+        event_free(worker_files_ev);
+    file_cache_deinit();
     if (wctx.cfg.tls_port >= 0)
         log_msg(LOG_NOTICE, "tls handshakes: %llu ok, %llu resumed, "
                 "%llu failed",
