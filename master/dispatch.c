@@ -4,15 +4,23 @@
  * request byte. After accept the master owns an fd; once chan_send()
  * succeeds it closes its copy, and when no worker can take it, it answers
  * 503 itself and closes (memcached's rule: the sender closes on failure).
+ * The copies of the fds sent are closed together at the end of the accept
+ * callback: held open until then, the fds accepted in one callback are
+ * mostly consecutive numbers, and one close_range() closes each run of
+ * them (under load, one system call per callback instead of one per
+ * connection).
  * SPDX-License-Identifier: MIT */
 #include "dispatch.h"
 
 #include <errno.h>
+#include <linux/close_range.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <event2/event.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "chan.h"
@@ -48,6 +56,10 @@ static struct {
     /* per worker and per kind: a message says which port its fds came
      * from (CHAN_NEW_CONN or CHAN_NEW_TLS_CONN) */
     struct dispatch_batch batch[PROC_MAX][DISPATCH_KINDS];
+    /* fds sent to a worker, whose copies are still to be closed */
+    int                sent[DISPATCH_ACCEPT_MAX + CHAN_MAX_FDS];
+    int                nsent;
+    bool               no_close_range;
 } D = { .l = { { -1, NULL }, { -1, NULL } } };
 
 static const uint32_t dispatch_msg_type[DISPATCH_KINDS] = {
@@ -79,6 +91,44 @@ dispatch_refuse(int fd)
 
 static void dispatch_place(int fd, int kind);
 
+static int
+dispatch_fd_cmp(const void *a, const void *b)
+{
+    int x = *(const int *) a, y = *(const int *) b;
+
+    return (x > y) - (x < y);
+}
+
+/* Close the master's copies of the fds sent: sorted, each run of
+ * consecutive numbers with one close_range() (every fd in it is one of
+ * ours), a lone fd with close(). */
+static void
+dispatch_close_sent(void)
+{
+    int n = D.nsent;
+
+    D.nsent = 0;
+    qsort(D.sent, (size_t) n, sizeof(int), dispatch_fd_cmp);
+    for (int i = 0; i < n;) {
+        int j = i + 1;
+
+        while (j < n && D.sent[j] == D.sent[j - 1] + 1)
+            j++;
+        if (j - i == 1 || D.no_close_range
+            || syscall(SYS_close_range, (unsigned) D.sent[i],
+                       (unsigned) D.sent[j - 1], 0u) < 0) {
+            if (j - i > 1 && !D.no_close_range) {
+                D.no_close_range = true;    /* ENOSYS: before Linux 5.9 */
+                log_errno(LOG_NOTICE, errno, "close_range() failed; closing "
+                          "the fds handed to workers one by one");
+            }
+            for (int k = i; k < j; k++)
+                close(D.sent[k]);
+        }
+        i = j;
+    }
+}
+
 /* Send the pending fds of KIND of slot I. On failure they go to other
  * workers. */
 static void
@@ -96,8 +146,11 @@ dispatch_flush(size_t i, int kind)
 
     rc = chan_send(w->chan_fd, &msg, fds, n);
     if (rc == RC_OK) {
-        for (int k = 0; k < n; k++)
-            close(fds[k]);
+        /* the worker has its own copies now; ours close in a while */
+        if (D.nsent + n > (int) ARRAY_SIZE(D.sent))
+            dispatch_close_sent();
+        memcpy(D.sent + D.nsent, fds, sizeof(int) * (size_t) n);
+        D.nsent += n;
         return;
     }
     /* the worker did not get them: take them back and try the others */
@@ -199,6 +252,7 @@ dispatch_accept_cb(evutil_socket_t lfd, short what, void *arg)
     }
     for (size_t i = 0; i < proc_count; i++)
         proc_table[i].chan_full = false;
+    dispatch_close_sent();
 }
 
 int

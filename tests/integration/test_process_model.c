@@ -203,6 +203,56 @@ test_process_model_balances_keepalive_connections(void **state)
     ws->passed = true;
 }
 
+/* Requests on many connections at once: the master accepts them in
+ * bursts and closes its copies of a burst together (close_range() over
+ * runs of consecutive fds). Every connection reaches a worker intact, the
+ * master keeps none, and its own sockets (listen, channels) survive. */
+static void
+test_process_model_burst_closes_only_handed_fds(void **state)
+{
+    struct ws_server *ws = *state;
+    pid_t kids[WS_MAX_PROCS];
+    struct http_conn *conns = calloc(NCONNS, sizeof(*conns));
+    struct http_resp r;
+    int master_before, i;
+
+    assert_non_null(conns);
+    start_three(ws, kids);
+    assert_int_equal(ws_wait_tcp_server_conns(ws->port, 0, WS_WAIT_MS), 0);
+    master_before = ws_count_sockets(ws->pid);
+    assert_true(master_before > 0);
+
+    for (i = 0; i < NCONNS; i++) {
+        conns[i].fd = -1;
+        if (http_conn_open(&conns[i], ws->port) == -1)
+            fail_msg("connection %d: %s", i, http_strerror());
+    }
+    /* all requests first, so that they wait in the accept queue together */
+    for (i = 0; i < NCONNS; i++) {
+        assert_int_equal(http_send_request(&conns[i], "GET", "/index.html",
+                                           "Connection: close\r\n"), HTTP_OK);
+    }
+    for (i = 0; i < NCONNS; i++) {
+        if (http_read_response(&conns[i], false, &r) != HTTP_OK)
+            fail_msg("response on connection %d: %s", i, http_strerror());
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.body_len, strlen(INDEX_TEXT));
+        http_resp_free(&r);
+        http_conn_close(&conns[i]);
+    }
+    free(conns);
+    assert_int_equal(ws_wait_tcp_server_conns(ws->port, 0, WS_WAIT_MS), 0);
+    assert_int_equal(ws_count_sockets(ws->pid), master_before);
+
+    /* the listen socket and the channels still work */
+    for (i = 0; i < 2 * NWORKERS; i++) {
+        assert_int_equal(http_get(ws->port, "/index.html", &r), HTTP_OK);
+        assert_int_equal(r.status, 200);
+        http_resp_free(&r);
+    }
+    ws->passed = true;
+}
+
 static void
 test_process_model_respawns_killed_worker(void **state)
 {
@@ -256,6 +306,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_process_model_three_workers,
+                                        ws_fixture_setup, ws_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_process_model_burst_closes_only_handed_fds,
                                         ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_process_model_serves_file_bytes,
                                         ws_fixture_setup, ws_fixture_teardown),
