@@ -59,25 +59,84 @@ http_status_text(int status)
     return "Unknown";
 }
 
+/* Two digits of V (0..99) at P. */
+static inline void
+http_date_2d(char *p, unsigned v)
+{
+    p[0] = (char) ('0' + v / 10);
+    p[1] = (char) ('0' + v % 10);
+}
+
+/* The proleptic Gregorian date of day DAYS since 1970-01-01: *Y, *M
+ * (1..12), *D (1..31). Counted in 400-year eras that start on March 1st,
+ * so that the leap day is the last day of a year. */
+static void
+http_date_civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t z = days + 719468;      /* days since 0000-03-01 */
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned) (z - era * 146097);               /* 0..146096 */
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);     /* 0..365 */
+    unsigned mp = (5 * doy + 2) / 153;                          /* 0 = March */
+
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t) yoe + era * 400 + (*m <= 2);
+}
+
+/* IMF-fixdate by hand: gmtime_r() takes glibc's time zone lock and
+ * snprintf() parses its format on every call, and the Last-Modified of
+ * every static answer comes through here. The last few results are kept. */
 void
 http_date_format(time_t t, char *out)
 {
     static const char days[7][4] = {
-        "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+        "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"     /* 1970-01-01 */
     };
     static const char months[12][4] = {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun",
         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
     };
-    char tmp[64];
-    struct tm tm;
+    static struct {
+        time_t t;
+        char   s[HTTP_DATE_LEN + 1];
+    } memo[8];
+    unsigned slot = (unsigned) ((uint64_t) t % ARRAY_SIZE(memo));
+    int64_t day, secs, y;
+    unsigned m, d;
 
-    gmtime_r(&t, &tm);
-    snprintf(tmp, sizeof(tmp), "%s, %02d %s %04d %02d:%02d:%02d GMT",
-             days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    memcpy(out, tmp, HTTP_DATE_LEN);
-    out[HTTP_DATE_LEN] = '\0';
+    if (memo[slot].s[0] != '\0' && memo[slot].t == t) {
+        memcpy(out, memo[slot].s, HTTP_DATE_LEN + 1);
+        return;
+    }
+    day = (int64_t) t / 86400;
+    secs = (int64_t) t % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        day--;
+    }
+    http_date_civil(day, &y, &m, &d);
+    if (y < 0 || y > 9999)
+        y = y < 0 ? 0 : 9999;       /* four digits, as the format has */
+    /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+    memcpy(out, days[((day % 7) + 7) % 7], 3);
+    memcpy(out + 3, ", ", 2);
+    http_date_2d(out + 5, d);
+    out[7] = ' ';
+    memcpy(out + 8, months[m - 1], 3);
+    out[11] = ' ';
+    http_date_2d(out + 12, (unsigned) (y / 100));
+    http_date_2d(out + 14, (unsigned) (y % 100));
+    out[16] = ' ';
+    http_date_2d(out + 17, (unsigned) (secs / 3600));
+    out[19] = ':';
+    http_date_2d(out + 20, (unsigned) (secs / 60 % 60));
+    out[22] = ':';
+    http_date_2d(out + 23, (unsigned) (secs % 60));
+    memcpy(out + 25, " GMT", 5);    /* with the '\0' */
+    memo[slot].t = t;
+    memcpy(memo[slot].s, out, HTTP_DATE_LEN + 1);
 }
 
 const char *

@@ -195,6 +195,29 @@ test_http_response_date_format(void **state)
     }
 }
 
+/* Formatted by hand: the same as gmtime_r() + strftime() over 1900 to
+ * 9999 (every third day, at a spread of times of day), including the cached
+ * results, which must never answer for another time. */
+static void
+test_http_response_date_format_matches_libc(void **state)
+{
+    char out[HTTP_DATE_LEN + 1], want[64];
+    const int64_t from = -2208988800LL, to = 253402300799LL;    /* 1900..9999 */
+    struct tm tm;
+
+    UNUSED(state);
+    for (int64_t t = from; t <= to; t += 3 * 86400 + 3607) {
+        for (int twice = 0; twice < 2; twice++) {
+            time_t tt = (time_t) t;
+            gmtime_r(&tt, &tm);
+            strftime(want, sizeof(want), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+            http_date_format(tt, out);
+            if (strcmp(out, want) != 0)
+                fail_msg("t=%lld: \"%s\", want \"%s\"", (long long) t, out, want);
+        }
+    }
+}
+
 static void
 test_http_response_date_now(void **state)
 {
@@ -694,6 +717,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_response_status_text),
         cmocka_unit_test(test_http_response_date_format),
+        cmocka_unit_test(test_http_response_date_format_matches_libc),
         cmocka_unit_test(test_http_response_date_now),
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_fx, teardown_fx)
         T(test_http_response_head_full_200),
