@@ -4,6 +4,12 @@
  * request byte. After accept the master owns an fd; once chan_send()
  * succeeds it closes its copy, and when no worker can take it, it answers
  * 503 itself and closes (memcached's rule: the sender closes on failure).
+ * A channel that is full (the worker has not read its messages yet; the
+ * kernel queues only net.unix.max_dgram_qlen of them) is not a reason to
+ * refuse anyone: the fds go to another worker, or, when every channel that
+ * could take them is full, the master holds them and stops accepting until
+ * a channel is writable again; meanwhile the kernel's listen queue holds
+ * the rest. 503 is only for "every worker is at max_connections".
  * The copies of the fds sent are closed together at the end of the accept
  * callback: held open until then, the fds accepted in one callback are
  * mostly consecutive numbers, and one close_range() closes each run of
@@ -33,6 +39,9 @@
 #define DISPATCH_ACCEPT_MAX  512
 /* How long accepting pauses after EMFILE/ENFILE, so we do not spin. */
 #define DISPATCH_PAUSE_MS    100
+/* Fds held while every channel is full: one accept callback's worth plus
+ * the batches it had not sent yet (accepting stops while any are held). */
+#define DISPATCH_HELD_MAX    (DISPATCH_ACCEPT_MAX + PROC_MAX * CHAN_MAX_FDS)
 
 struct dispatch_batch {
     int fds[CHAN_MAX_FDS];
@@ -49,6 +58,7 @@ static struct {
     struct event_base *base;
     struct dispatch_listener l[DISPATCH_KINDS];
     struct event      *resume;
+    struct event      *kick;        /* dispatch_kick(), run from the loop */
     size_t             cursor;
     uint64_t           last_full_log;
     uint64_t           last_emfile_log;
@@ -60,6 +70,10 @@ static struct {
     int                sent[DISPATCH_ACCEPT_MAX + CHAN_MAX_FDS];
     int                nsent;
     bool               no_close_range;
+    /* accepted, waiting for a channel with room (see the top) */
+    struct { int fd, kind; } held[DISPATCH_HELD_MAX];
+    int                nheld;
+    bool               emfile_paused;   /* the resume timer is pending */
 } D = { .l = { { -1, NULL }, { -1, NULL } } };
 
 static const uint32_t dispatch_msg_type[DISPATCH_KINDS] = {
@@ -82,7 +96,7 @@ dispatch_refuse(int fd)
     uint64_t now = clock_update();
 
     if (now - D.last_full_log >= 1000 || D.last_full_log == 0) {
-        log_msg(LOG_WARN, "every worker is at max_connections or busy; "
+        log_msg(LOG_WARN, "every worker is at max_connections; "
                 "answering 503");
         D.last_full_log = now;
     }
@@ -90,6 +104,92 @@ dispatch_refuse(int fd)
 }
 
 static void dispatch_place(int fd, int kind);
+static void dispatch_send_all(void);
+
+static void
+dispatch_listen_pause(void)
+{
+    for (int k = 0; k < DISPATCH_KINDS; k++) {
+        if (D.l[k].lev != NULL)
+            event_del(D.l[k].lev);
+    }
+}
+
+/* Accept again, unless fds are held or accept() failed for want of
+ * descriptors a moment ago (the resume timer will). */
+static void
+dispatch_listen_resume(void)
+{
+    if (D.nheld > 0 || D.emfile_paused)
+        return;
+    for (int k = 0; k < DISPATCH_KINDS; k++) {
+        if (D.l[k].lev != NULL)
+            event_add(D.l[k].lev, NULL);
+    }
+}
+
+/* Hand the held fds out again (those that still find no room are held
+ * again, in the same order). */
+static void
+dispatch_place_held(void)
+{
+    int n = D.nheld;
+
+    if (n == 0)
+        return;
+    D.nheld = 0;
+    for (int k = 0; k < n; k++)
+        dispatch_place(D.held[k].fd, D.held[k].kind);
+}
+
+/* W's channel has room again. */
+static void
+dispatch_writable_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker_slot *w = arg;
+
+    UNUSED(fd);
+    UNUSED(what);
+    w->chan_full = false;
+    dispatch_place_held();
+    dispatch_send_all();
+    dispatch_listen_resume();
+}
+
+static void
+dispatch_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    UNUSED(fd);
+    UNUSED(what);
+    UNUSED(arg);
+    dispatch_place_held();
+    dispatch_send_all();
+    dispatch_listen_resume();
+}
+
+void
+dispatch_kick(void)
+{
+    struct timeval now = { 0, 0 };
+
+    if (D.nheld > 0 && D.kick != NULL)
+        evtimer_add(D.kick, &now);
+}
+
+/* W's channel took no more: no fds go to W until it is writable. */
+static void
+dispatch_mark_full(struct worker_slot *w)
+{
+    w->chan_full = true;
+    if (w->chan_wev == NULL)
+        w->chan_wev = event_new(D.base, w->chan_fd, EV_WRITE,
+                                dispatch_writable_cb, w);
+    if (w->chan_wev == NULL || event_add(w->chan_wev, NULL) < 0) {
+        /* cannot wait for it: try it again on the next accept */
+        log_msg(LOG_ERR, "cannot watch the channel of worker %d", w->id);
+        w->chan_full = false;
+    }
+}
 
 static int
 dispatch_fd_cmp(const void *a, const void *b)
@@ -156,7 +256,7 @@ dispatch_flush(size_t i, int kind)
     /* the worker did not get them: take them back and try the others */
     w->active -= n;
     if (rc == RC_AGAIN) {
-        w->chan_full = true;
+        dispatch_mark_full(w);
     } else {
         /* the channel is broken for good: the master replaces the worker
          * (or it is already dead, and SIGCHLD will say so) */
@@ -168,6 +268,19 @@ dispatch_flush(size_t i, int kind)
         dispatch_place(fds[k], kind);
 }
 
+/* Could a worker take a connection but for its full channel? */
+static bool
+dispatch_only_full(void)
+{
+    for (size_t i = 0; i < proc_count; i++) {
+        const struct worker_slot *s = &proc_table[i];
+        if (s->pid != 0 && s->alive && s->ready && !s->draining
+            && s->chan_full && s->active < s->max_conns)
+            return true;
+    }
+    return false;
+}
+
 /* Queue FD (from listener KIND) for the least-loaded worker; a full batch
  * is sent at once. */
 static void
@@ -176,6 +289,14 @@ dispatch_place(int fd, int kind)
     int i = dispatch_pick(proc_table, proc_count, &D.cursor);
     struct dispatch_batch *b;
 
+    if (i < 0 && D.nheld < DISPATCH_HELD_MAX && dispatch_only_full()) {
+        /* until a channel has room; accepting stops meanwhile */
+        D.held[D.nheld].fd = fd;
+        D.held[D.nheld].kind = kind;
+        D.nheld++;
+        dispatch_listen_pause();
+        return;
+    }
     if (i < 0) {
         /* a TLS client cannot read a plain 503: it is just closed */
         if (kind == DISPATCH_PLAIN)
@@ -197,10 +318,28 @@ dispatch_resume_cb(evutil_socket_t fd, short what, void *arg)
     UNUSED(fd);
     UNUSED(what);
     UNUSED(arg);
-    for (int k = 0; k < DISPATCH_KINDS; k++) {
-        if (D.l[k].lev != NULL)
-            event_add(D.l[k].lev, NULL);
+    D.emfile_paused = false;
+    dispatch_listen_resume();
+}
+
+/* Send every pending batch, then close our copies of what was sent. */
+static void
+dispatch_send_all(void)
+{
+    /* a failed send re-places its fds and excludes that worker, so this
+     * ends after at most one pass per worker */
+    for (bool again = true; again; ) {
+        again = false;
+        for (size_t i = 0; i < proc_count; i++) {
+            for (int k = 0; k < DISPATCH_KINDS; k++) {
+                if (D.batch[i][k].n > 0) {
+                    dispatch_flush(i, k);
+                    again = true;
+                }
+            }
+        }
     }
+    dispatch_close_sent();
 }
 
 static void
@@ -209,7 +348,11 @@ dispatch_accept_cb(evutil_socket_t lfd, short what, void *arg)
     int fd, err, kind = (int) (intptr_t) arg;
 
     UNUSED(what);
-    for (int k = 0; k < DISPATCH_ACCEPT_MAX; k++) {
+    /* the first come first (after a reload, say, while fds were held) */
+    dispatch_place_held();
+    if (D.nheld > 0)
+        dispatch_listen_pause();
+    for (int k = 0; k < DISPATCH_ACCEPT_MAX && D.nheld == 0; k++) {
         fd = net_accept(lfd);
         if (fd == RC_AGAIN)
             break;
@@ -224,10 +367,8 @@ dispatch_accept_cb(evutil_socket_t lfd, short what, void *arg)
                               "accepts for %dms", DISPATCH_PAUSE_MS);
                     D.last_emfile_log = now;
                 }
-                for (int j = 0; j < DISPATCH_KINDS; j++) {
-                    if (D.l[j].lev != NULL)
-                        event_del(D.l[j].lev);
-                }
+                dispatch_listen_pause();
+                D.emfile_paused = true;
                 evtimer_add(D.resume, &tv);
             } else {
                 log_errno(LOG_ERR, err, "accept() failed");
@@ -236,23 +377,7 @@ dispatch_accept_cb(evutil_socket_t lfd, short what, void *arg)
         }
         dispatch_place(fd, kind);
     }
-
-    /* a failed send re-places its fds and excludes that worker, so this
-     * ends after at most one pass per worker */
-    for (bool again = true; again; ) {
-        again = false;
-        for (size_t i = 0; i < proc_count; i++) {
-            for (int k = 0; k < DISPATCH_KINDS; k++) {
-                if (D.batch[i][k].n > 0) {
-                    dispatch_flush(i, k);
-                    again = true;
-                }
-            }
-        }
-    }
-    for (size_t i = 0; i < proc_count; i++)
-        proc_table[i].chan_full = false;
-    dispatch_close_sent();
+    dispatch_send_all();
 }
 
 int
@@ -264,10 +389,13 @@ dispatch_listen(struct event_base *base, int kind, int lfd)
     D.base = base;
     if (D.resume == NULL)
         D.resume = evtimer_new(base, dispatch_resume_cb, NULL);
+    if (D.kick == NULL)
+        D.kick = evtimer_new(base, dispatch_kick_cb, NULL);
     l->lfd = lfd;
     l->lev = event_new(base, lfd, EV_READ | EV_PERSIST, dispatch_accept_cb,
                        (void *) (intptr_t) kind);
-    if (l->lev == NULL || D.resume == NULL || event_add(l->lev, NULL) < 0) {
+    if (l->lev == NULL || D.resume == NULL || D.kick == NULL
+        || event_add(l->lev, NULL) < 0) {
         log_msg(LOG_CRIT, "cannot watch the listen socket");
         dispatch_close(kind);
         return RC_ERR;
@@ -302,12 +430,22 @@ dispatch_stop(void)
     if (D.resume != NULL)
         event_free(D.resume);
     D.resume = NULL;
+    D.emfile_paused = false;
+    if (D.kick != NULL)
+        event_free(D.kick);
+    D.kick = NULL;
 }
 
 void
 dispatch_set_broken_cb(dispatch_broken_cb cb)
 {
     D.broken = cb;
+}
+
+int
+dispatch_held(void)
+{
+    return D.nheld;
 }
 
 int

@@ -47,6 +47,13 @@ typedef void (*dispatch_broken_cb)(struct worker_slot *w);
 /* Set the callback above (the master sets it once, before any accept). */
 void dispatch_set_broken_cb(dispatch_broken_cb cb);
 
+/* Something changed that may give held connections a worker (one became
+ * ready, a channel closed): try them again, from the loop, soon. */
+void dispatch_kick(void);
+
+/* Connections accepted and waiting for a channel with room. */
+int dispatch_held(void);
+
 /* The plain listen socket, or -1 when stopped. */
 int dispatch_listen_fd(void);
 

@@ -248,10 +248,15 @@ master_close_channel(struct worker_slot *w)
     if (w->chan_ev != NULL)
         event_free(w->chan_ev);
     w->chan_ev = NULL;
+    if (w->chan_wev != NULL)
+        event_free(w->chan_wev);
+    w->chan_wev = NULL;
+    w->chan_full = false;
     if (w->chan_fd >= 0)
         close(w->chan_fd);
     w->chan_fd = -1;
     w->alive = false;
+    dispatch_kick();        /* what waited for it goes elsewhere */
 }
 
 /* Load reports and EOF from one worker's channel. */
@@ -278,6 +283,7 @@ master_chan_cb(evutil_socket_t fd, short what, void *arg)
                 w->active = 0;
         } else if (msg.type == CHAN_READY) {
             w->ready = true;
+            dispatch_kick();
             if (M.pending_gen != 0 && w->generation == M.pending_gen)
                 master_pending_check();
         } else {

@@ -19,6 +19,8 @@ struct worker_slot {
     pid_t         pid;          /* 0: no process now */
     int           chan_fd;      /* master's end; -1 once closed */
     struct event *chan_ev;      /* EV_READ on chan_fd (load reports, EOF) */
+    struct event *chan_wev;     /* EV_WRITE on chan_fd while it is full
+                                 * (dispatch.c); NULL until first needed */
     int           id;           /* number in "[worker N]" */
     unsigned      generation;   /* reload generation it belongs to */
     int           active;       /* conns sent minus conns reported finished */
@@ -26,7 +28,7 @@ struct worker_slot {
     bool          alive;        /* running with an open channel */
     bool          ready;        /* said CHAN_READY: set up and serving */
     bool          draining;     /* told to quit; takes no new conns */
-    bool          chan_full;    /* last send hit EAGAIN in this accept round */
+    bool          chan_full;    /* a send hit EAGAIN; until it is writable */
     uint64_t      spawned_at;   /* monotonic ms, for the respawn rate limit */
     uint64_t      respawn_at;   /* monotonic ms; 0: no respawn pending */
     uint64_t      kill_at;      /* monotonic ms to SIGKILL a draining worker */

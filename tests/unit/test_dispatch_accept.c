@@ -2,6 +2,8 @@
  * one process (issue 8.7): when a worker's channel fails with an error
  * other than "full", its connections go to another worker, the master is
  * told (to replace that worker), and no later connection is sent to it.
+ * When the only channel is full, connections wait in the master, nobody
+ * gets a 503, and they go over as soon as the worker reads.
  * SPDX-License-Identifier: MIT */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -143,11 +145,92 @@ test_dispatch_broken_channel_replaced(void **state)
     event_base_free(base);
 }
 
+/* Nothing has arrived on client FD (no 503, no EOF). */
+static void
+assert_nothing_received(int fd)
+{
+    char b;
+
+    assert_int_equal(recv(fd, &b, 1, MSG_DONTWAIT), -1);
+    assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+static void
+test_dispatch_full_channel_holds_connections(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct chan_msg filler = { CHAN_LOAD, 0 }, msg;
+    int ch[2], port, lfd, c[4], got = 0, fillers = 0, fds[CHAN_MAX_FDS], nfds;
+    struct worker_slot *w;
+    uint64_t limit;
+
+    (void) state;
+    assert_non_null(base);
+    assert_int_equal(chan_open(ch), RC_OK);
+    w = proc_alloc();
+    assert_non_null(w);
+    w->pid = 1002; w->chan_fd = ch[0]; w->id = 3;
+    w->alive = w->ready = true;
+    w->max_conns = 100;
+    /* the worker is slow: its channel takes nothing more */
+    while (chan_send(ch[0], &filler, NULL, 0) == RC_OK)
+        fillers++;
+    assert_true(fillers > 0);
+
+    lfd = net_listen("127.0.0.1", 0, 16, &port);
+    assert_true(lfd >= 0);
+    dispatch_set_broken_cb(on_broken);
+    broken_calls = 0;
+    assert_int_equal(dispatch_start(base, lfd), RC_OK);
+    for (int i = 0; i < 3; i++)
+        c[i] = client_connect(port);
+    limit = mono_ms() + SAFETY_MS;
+    while (dispatch_held() < 3) {
+        if (mono_ms() > limit)
+            fail_msg("the master holds %d of 3 connections", dispatch_held());
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_nothing_received(c[i]);
+    assert_true(w->chan_full);
+    assert_int_equal(w->active, 0);
+
+    /* the worker reads its channel: the three go over, in order */
+    for (int i = 0; i < fillers; i++) {
+        assert_int_equal(chan_recv(ch[1], &msg, fds, CHAN_MAX_FDS, &nfds), RC_OK);
+        assert_int_equal(msg.type, CHAN_LOAD);
+    }
+    while (got < 3)
+        got += await_fds(base, ch[1]);
+    assert_int_equal(got, 3);
+    assert_int_equal(dispatch_held(), 0);
+    assert_false(w->chan_full);
+    assert_int_equal(w->active, 3);
+
+    /* and accepting goes on */
+    c[3] = client_connect(port);
+    assert_int_equal(await_fds(base, ch[1]), 1);
+    assert_int_equal(broken_calls, 0);
+
+    for (int i = 0; i < 4; i++)
+        close(c[i]);
+    dispatch_stop();
+    close(ch[0]);
+    close(ch[1]);
+    w->chan_fd = -1;
+    if (w->chan_wev != NULL)
+        event_free(w->chan_wev);
+    w->chan_wev = NULL;
+    proc_release(w);
+    event_base_free(base);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch_broken_channel_replaced),
+        cmocka_unit_test(test_dispatch_full_channel_holds_connections),
     };
 
     log_set_level(LOG_CRIT);
