@@ -10,7 +10,11 @@
 
 #include <stdint.h>
 
-#define CHAN_MAX_FDS 16
+/* Descriptors per message (the kernel takes up to 253). A channel queues
+ * only net.unix.max_dgram_qlen messages (10 by default), so a larger batch
+ * lets a burst of connections wait in the channel rather than in the
+ * master, with fewer sendmsg() calls. */
+#define CHAN_MAX_FDS 64
 
 enum chan_type {
     CHAN_NEW_CONN = 1,  /* master -> worker: arg fds follow */
