@@ -37,6 +37,48 @@ static const uint8_t http_tchar[256] = {
     ['y'] = 1, ['z'] = 1,
 };
 
+/* Byte classes, from http_tchar and the RFC sets below, built once before
+ * main(): one table lookup per byte where the parser checks several sets. */
+enum {
+    HTTP_CC_TCHAR      = 1,     /* RFC 9110 tchar */
+    HTTP_CC_TARGET_BAD = 2,     /* never in a request target: controls, SP
+                                 * excepted (it ends the target), '#' (a
+                                 * fragment is not sent), what RFC 3986
+                                 * excludes ("<>\^`{|}) and bytes >= 0x80 */
+    HTTP_CC_VALUE_BAD  = 4,     /* never in a field value: controls but HTAB */
+    HTTP_CC_REGNAME    = 8,     /* RFC 3986 unreserved / sub-delims */
+    HTTP_CC_DECODE_STOP = 16,   /* what http_decode() looks at: '%', '+'
+                                 * and controls; the rest is copied */
+};
+
+static uint8_t http_cc[256];
+
+__attribute__((constructor)) static void
+http_cc_build(void)
+{
+    static const char target_bad[] = "#\"<>\\^`{|}";
+    static const char regname_extra[] = "-._~!$&'()*+,;=";
+
+    for (unsigned ch = 0; ch < 256; ch++) {
+        bool ctl = ch < 0x20 || ch == 0x7f;
+        uint8_t c = 0;
+
+        if (http_tchar[ch])
+            c |= HTTP_CC_TCHAR;
+        if (ctl || ch >= 0x80 || (ch != 0 && strchr(target_bad, (int) ch)))
+            c |= HTTP_CC_TARGET_BAD;
+        if (ctl && ch != '\t')
+            c |= HTTP_CC_VALUE_BAD;
+        if (ctl || ch == '%' || ch == '+')
+            c |= HTTP_CC_DECODE_STOP;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+            || (ch >= '0' && ch <= '9')
+            || (ch != 0 && strchr(regname_extra, (int) ch)))
+            c |= HTTP_CC_REGNAME;
+        http_cc[ch] = c;
+    }
+}
+
 static inline bool
 http_is_ctl(unsigned char ch)
 {
@@ -92,11 +134,7 @@ http_method_from(const char *s, size_t len)
 static inline bool
 http_is_regname_char(unsigned char ch)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
-        || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_'
-        || ch == '~' || ch == '!' || ch == '$' || ch == '&' || ch == '\''
-        || ch == '(' || ch == ')' || ch == '*' || ch == '+' || ch == ','
-        || ch == ';' || ch == '=';
+    return (http_cc[ch] & HTTP_CC_REGNAME) != 0;
 }
 
 /* What lies between the brackets of an IP-literal: an IPv6address (as
@@ -199,8 +237,8 @@ http_parse_target(struct http_request *r, int method, const char *data,
     const char *t = data + off;
     size_t i = 0, path_start;
 
-    if (memchr(t, '#', len) != NULL)
-        return 400;
+    /* the request line has refused '#' and every other byte that cannot
+     * be in a target (HTTP_CC_TARGET_BAD) */
     if (method == HTTP_CONNECT)
         return http_authority_valid(t, len, true) ? RC_OK : 400;
     if (len == 1 && t[0] == '*') {
@@ -245,22 +283,23 @@ http_parse_request_line(struct http_request *r, const char *data, size_t off,
                         size_t len)
 {
     const unsigned char *l = (const unsigned char *) data + off;
-    size_t sp1, sp2, i;
+    size_t sp1, sp2;
     const unsigned char *v;
     int rc;
 
-    for (i = 0; i < len; i++) {
-        if (http_is_ctl(l[i]))
-            return 400;
-    }
+    /* one pass: a method of tchars (no control byte is one), a target
+     * without the bytes a target never has (controls among them), and the
+     * version, which is checked byte by byte below */
     for (sp1 = 0; sp1 < len && l[sp1] != ' '; sp1++) {
-        if (!http_tchar[l[sp1]])
+        if (!(http_cc[l[sp1]] & HTTP_CC_TCHAR))
             return 400;
     }
     if (sp1 == 0 || sp1 == len)
         return 400;
-    for (sp2 = sp1 + 1; sp2 < len && l[sp2] != ' '; sp2++)
-        ;
+    for (sp2 = sp1 + 1; sp2 < len && l[sp2] != ' '; sp2++) {
+        if (http_cc[l[sp2]] & HTTP_CC_TARGET_BAD)
+            return 400;
+    }
     if (sp2 == sp1 + 1 || sp2 == len)
         return 400;
     /* version: exactly "HTTP/D.D" and nothing after it */
@@ -275,13 +314,6 @@ http_parse_request_line(struct http_request *r, const char *data, size_t off,
     rc = http_parse_target(r, r->method, data, r->target.off, r->target.len);
     if (rc != RC_OK)
         return rc;
-    for (i = 0; i < r->target.len; i++) {
-        /* RFC 3986 allows none of these in a target */
-        unsigned char ch = (unsigned char) data[r->target.off + i];
-        if (ch == '"' || ch == '<' || ch == '>' || ch == '\\' || ch == '^'
-            || ch == '`' || ch == '{' || ch == '|' || ch == '}' || ch >= 0x80)
-            return 400;
-    }
 
     /* HTTP/1.2 to 1.9 are served as the highest 1.x we implement (RFC 9110
      * 2.5); other majors are not HTTP/1 at all */
@@ -401,13 +433,13 @@ http_parse_header_line(struct http_parser *p, struct http_request *r,
     if (l[0] == ' ' || l[0] == '\t')
         return 400;     /* obs-fold */
     for (colon = 0; colon < len && l[colon] != ':'; colon++) {
-        if (!http_tchar[l[colon]])
+        if (!(http_cc[l[colon]] & HTTP_CC_TCHAR))
             return 400; /* includes whitespace before the colon */
     }
     if (colon == 0 || colon == len)
         return 400;
     for (vs = colon + 1; vs < len; vs++) {
-        if (http_is_ctl(l[vs]) && l[vs] != '\t')
+        if (http_cc[l[vs]] & HTTP_CC_VALUE_BAD)
             return 400;
     }
     vs = colon + 1;
@@ -590,15 +622,29 @@ static int
 http_decode(const char *in, size_t len, char *out, size_t cap,
             bool plus_is_space)
 {
-    size_t o = 0;
+    size_t o = 0, i = 0;
 
     if (cap == 0)
         return RC_ERR;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char) in[i];
-        if (ch == '+' && plus_is_space) {
-            ch = ' ';
-        } else if (ch == '%') {
+    while (i < len) {
+        size_t run = i;
+        unsigned char ch;
+
+        /* a run of bytes that stand for themselves, copied at once */
+        while (run < len
+               && !(http_cc[(unsigned char) in[run]] & HTTP_CC_DECODE_STOP))
+            run++;
+        if (run > i) {
+            if (o + (run - i) >= cap)
+                return RC_ERR;
+            memmove(out + o, in + i, run - i);     /* OUT may be IN */
+            o += run - i;
+            i = run;
+            if (i == len)
+                break;
+        }
+        ch = (unsigned char) in[i];
+        if (ch == '%') {
             int hi, lo;
             if (i + 2 >= len)
                 return RC_ERR;
@@ -610,12 +656,16 @@ http_decode(const char *in, size_t len, char *out, size_t cap,
             if (ch == 0)
                 return RC_ERR;
             i += 2;
-        } else if (http_is_ctl(ch)) {
-            return RC_ERR;
+        } else if (ch == '+') {
+            if (plus_is_space)
+                ch = ' ';
+        } else {
+            return RC_ERR;      /* a control byte */
         }
         if (o + 1 >= cap)
             return RC_ERR;
         out[o++] = (char) ch;
+        i++;
     }
     out[o] = '\0';
     return (int) o;
