@@ -1,16 +1,19 @@
 /* conn.c - the per-connection state machine. Worker only; single-threaded.
- * One edge-triggered event per socket (read and write) is registered once,
- * so serving a keep-alive request costs no epoll_ctl. `readable` and
+ * A socket joins the connection set (conn_poll.h), edge-triggered for
+ * reading and writing, the first time it has to wait, and stays there
+ * until it is closed: a keep-alive request costs no epoll_ctl, and a
+ * "Connection: close" request that is answered at once (the request is
+ * usually there when the fd arrives) costs none at all. `readable` and
  * `writable` remember whether the last edge was used up (EAGAIN or a short
  * read). Work per wake-up is capped (pipelined requests, bytes written) for
- * fairness; the rest is resumed with event_active().
+ * fairness; the rest goes on the run-later list, driven after the events
+ * already due.
  * Bytes move only through c->tp (transport.h); the router, the handlers
  * and the worker are reached only through the hooks worker.c sets, so
  * nothing here includes a header of the layers above.
  * SPDX-License-Identifier: MIT */
 #include "conn.h"
 
-#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,7 @@
 
 #include "access_log.h"
 #include "clock.h"
+#include "conn_poll.h"
 #include "conn_pool.h"
 #include "defs.h"
 #include "forwarded.h"
@@ -56,8 +60,13 @@ static const uint8_t conn_metrics_state[CONN_NSTATES] = {
 /* Free request states kept for reuse; more than this go back to malloc. */
 #define CONN_REQ_FREE_MAX     1024
 
-static void conn_event_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(struct timer_node *t);
+
+/* Connections to drive again after the events already due (their work per
+ * wake-up was capped), in order. */
+static struct {
+    struct conn *head, *tail;
+} conn_later;
 
 static struct {
     struct conn_req *head;
@@ -242,8 +251,10 @@ conn_peer(struct conn *c)
 {
     char *peer = conn_pool_peer(c);
 
-    if (peer[0] == '\0')
+    if (!c->peer_known) {
         net_peer_name(c->fd, peer, CONN_POOL_PEER_MAX);
+        c->peer_known = true;
+    }
     return peer;
 }
 
@@ -342,13 +353,6 @@ conn_open_tp(int fd, const struct transport_ops *tp)
     timer_node_init(&c->timer, conn_timer_cb);
     if (conn_req_attach(c) != RC_OK)
         goto fail;
-    event_assign(&c->ev, wctx.base, fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET,
-                 conn_event_cb, c);
-    if (event_add(&c->ev, NULL) < 0) {
-        log_msg(LOG_ERR, "event_add() failed for fd %d", fd);
-        conn_req_detach(c);
-        goto fail;
-    }
     wctx.active++;
     metrics_self->conns[METRICS_CONN_READING]++;
     timer_set(&c->timer, c->rq->start_us / 1000
@@ -363,14 +367,69 @@ fail:
     return RC_ERR;
 }
 
+/* ---- The run-later list ---- */
+
+/* Drive C again after the events already due. */
+static void
+conn_later_add(struct conn *c)
+{
+    if (c->queued)
+        return;
+    c->queued = true;
+    c->later_next = NULL;
+    if (conn_later.tail != NULL)
+        conn_later.tail->later_next = c;
+    else
+        conn_later.head = c;
+    conn_later.tail = c;
+    conn_poll_later();
+}
+
+/* C is closing while on the list (rare: the list is short and a closing
+ * connection is seldom on it). */
+static void
+conn_later_remove(struct conn *c)
+{
+    struct conn **pp = &conn_later.head, *prev = NULL;
+
+    while (*pp != NULL && *pp != c) {
+        prev = *pp;
+        pp = &(*pp)->later_next;
+    }
+    if (*pp == c) {
+        *pp = c->later_next;
+        if (conn_later.tail == c)
+            conn_later.tail = prev;
+    }
+    c->queued = false;
+}
+
+/* The list as it stands now; what is added while it runs waits for the
+ * next call. */
+static void
+conn_later_run(void)
+{
+    struct conn *c = conn_later.head;
+
+    conn_later.head = conn_later.tail = NULL;
+    while (c != NULL) {
+        struct conn *next = c->later_next;
+        c->queued = false;
+        clock_update();
+        conn_drive(c);
+        c = next;
+    }
+}
+
 /* The one place a connection ends. Only conn_drive() calls it. */
 static void
 conn_close(struct conn *c)
 {
     metrics_self->conns[conn_metrics_state[c->state]]--;
     timer_clear(&c->timer);
-    event_del(&c->ev);
-    c->tp->close(c->fd);
+    if (c->queued)
+        conn_later_remove(c);
+    c->tp->close(c->fd);        /* which takes it out of the connection set */
     conn_req_detach(c);
     buf_release(wctx.pool, &c->rbuf);
     conn_pool_put(c);
@@ -544,12 +603,11 @@ conn_proxy(struct conn *c)
     /* no address (LOCAL, UNKNOWN): the socket's peer, asked now, while
      * the proxy is surely still connected (a health check hangs up as soon
      * as it has its answer, before the access log asks) */
-    if (!h.has_addr
-        || proxy_proto_addr_text(&h, conn_pool_peer(c), CONN_POOL_PEER_MAX)
-           != RC_OK) {
-        conn_pool_peer(c)[0] = '\0';
+    c->peer_known = h.has_addr
+                    && proxy_proto_addr_text(&h, conn_pool_peer(c),
+                                             CONN_POOL_PEER_MAX) == RC_OK;
+    if (!c->peer_known)
         (void) conn_peer(c);
-    }
     c->rbuf.rpos += h.len;
     if (buf_len(&c->rbuf) == 0)
         buf_release(wctx.pool, &c->rbuf);
@@ -848,8 +906,28 @@ conn_next_request(struct conn *c, size_t used)
     conn_set_state(c, CONN_KEEPALIVE);
 }
 
+static void conn_run(struct conn *c);
+
 void
 conn_drive(struct conn *c)
+{
+    conn_run(c);
+    /* still open and about to wait for its socket: into the set (closed,
+     * its slot is not in use, and nothing reuses it before we return) */
+    if (c->in_use && !c->polled) {
+        uint64_t key = (uint64_t) c->slot << 32 | c->gen;
+        if (conn_poll_add(c->fd, key) != RC_OK) {
+            conn_set_state(c, CONN_CLOSING);
+            conn_run(c);
+            return;
+        }
+        c->polled = true;
+    }
+}
+
+/* The state machine proper: runs C until it must wait. */
+static void
+conn_run(struct conn *c)
 {
     int handled = 0, rc;
 
@@ -945,7 +1023,7 @@ conn_drive(struct conn *c)
             if (rc == RC_DONE) {
                 /* budget spent: let other connections run first */
                 timer_set(&c->timer, clock_now() + (uint64_t) wctx.cfg.send_timeout);
-                event_active(&c->ev, EV_WRITE, 0);
+                conn_later_add(c);      /* still writable */
                 return;
             }
             if (rc == RC_ERR) {
@@ -954,9 +1032,9 @@ conn_drive(struct conn *c)
             }
             conn_response_done(c);
             if (c->state == CONN_READING && ++handled >= CONN_REQS_PER_EVENT) {
-                /* resume from the buffer later; EV_TIMEOUT says "no new
-                 * readiness", so readable keeps what the last read found */
-                event_active(&c->ev, EV_TIMEOUT, 0);
+                /* resume from the buffer later; readable keeps what the
+                 * last read found */
+                conn_later_add(c);
                 return;
             }
             break;
@@ -973,7 +1051,7 @@ conn_drive(struct conn *c)
                 return;
             if (rc == RC_DONE) {
                 /* let other connections run; readable stays as it is */
-                event_active(&c->ev, EV_TIMEOUT, 0);
+                conn_later_add(c);
                 return;
             }
             if (rc != RC_OK) {
@@ -982,7 +1060,7 @@ conn_drive(struct conn *c)
             }
             conn_next_request(c, 0);
             if (c->state == CONN_READING && ++handled >= CONN_REQS_PER_EVENT) {
-                event_active(&c->ev, EV_TIMEOUT, 0);
+                conn_later_add(c);
                 return;
             }
             break;
@@ -1001,27 +1079,44 @@ conn_drive(struct conn *c)
 
 /* ---- Events and timers ---- */
 
+/* A report from the connection set: KEY is slot and generation, so a
+ * connection closed since (its socket's last reports may still be queued,
+ * or the master may still hold its copy) is dropped here. */
 static void
-conn_event_cb(evutil_socket_t fd, short what, void *arg)
+conn_ready(uint64_t key, unsigned what)
 {
-    struct conn *c = arg;
+    struct conn_ref ref = { (uint32_t) (key >> 32), (uint32_t) key };
+    struct conn *c = conn_pool_deref(ref);
 
-    UNUSED(fd);
+    if (c == NULL)
+        return;
     clock_update();
-    if (what & EV_READ)
+    if (what & CONN_POLL_IN)
         c->readable = true;
-    if (what & EV_WRITE)
+    if (what & CONN_POLL_OUT)
         c->writable = true;
     if (c->tp->crossed != NULL) {
         /* TLS: a read that waits to write goes on at a write edge, and
          * the other way round (plain TCP never gets here) */
         unsigned x = c->tp->crossed(c->fd);
-        if ((what & EV_WRITE) && (x & TRANSPORT_READ_WANTS_WRITE))
+        if ((what & CONN_POLL_OUT) && (x & TRANSPORT_READ_WANTS_WRITE))
             c->readable = true;
-        if ((what & EV_READ) && (x & TRANSPORT_WRITE_WANTS_READ))
+        if ((what & CONN_POLL_IN) && (x & TRANSPORT_WRITE_WANTS_READ))
             c->writable = true;
     }
     conn_drive(c);
+}
+
+int
+conn_events_init(struct event_base *base)
+{
+    return conn_poll_init(base, conn_ready, conn_later_run);
+}
+
+void
+conn_events_deinit(void)
+{
+    conn_poll_deinit();
 }
 
 static void

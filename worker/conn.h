@@ -8,7 +8,6 @@
 #ifndef WORKER_CONN_H
 #define WORKER_CONN_H
 
-#include <event2/event_struct.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -108,12 +107,15 @@ struct conn {
     bool                close_after;    /* linger and close after this response */
     bool                nodelay;        /* TCP_NODELAY already set */
     bool                shut_wr;        /* lingering: write side shut */
+    bool                peer_known;     /* conn_pool_peer() holds its peer */
+    bool                polled;         /* in the connection set (conn_poll.h) */
+    bool                queued;         /* on the run-later list */
     uint32_t            nreqs;          /* responses completed */
     const struct transport_ops *tp;     /* how bytes move on fd */
     struct timer_node   timer;
-    struct event        ev;
     struct buf          rbuf;           /* rpos: first byte of the request */
     struct conn_req    *rq;             /* NULL while idle */
+    struct conn        *later_next;     /* on the run-later list */
 };
 
 /* Weak reference for async callbacks: NULL from conn_pool_deref() once the
@@ -157,6 +159,15 @@ struct conn_hooks {
 /* Copy H (each member may be NULL: no body is read, every request gets
  * 500, nothing is told about closes). */
 void conn_set_hooks(const struct conn_hooks *h);
+
+struct event_base;
+
+/* Watch the connections from BASE's loop (conn_poll.h), before the first
+ * conn_open(). RC_OK or RC_ERR (logged). */
+int conn_events_init(struct event_base *base);
+
+/* After the last connection is closed. */
+void conn_events_deinit(void);
 
 /* Take a new client socket FD (owned by the conn from now on) and start
  * serving it. Returns RC_OK, or RC_ERR when no slot is free (FD is closed

@@ -84,8 +84,7 @@ conn_pool_get(void)
         c->slot = slot;
     }
     c->gen = gen;
-    P.peers[c->slot][0][0] = '\0';    /* not looked up yet */
-    c->in_use = true;
+    c->in_use = true;       /* peer_known is false: P.peers is not touched */
     c->fd = -1;
     P.in_use++;
     return c;

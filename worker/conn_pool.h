@@ -38,8 +38,10 @@ struct conn *conn_pool_at(size_t i);
 size_t conn_pool_in_use(void);
 
 /* C's slot's CONN_POOL_PEER_MAX bytes for the peer address (conn_peer()):
- * kept beside the slots rather than in struct conn, which stays small;
- * emptied ("") whenever the slot is handed out. */
+ * kept beside the slots rather than in struct conn, which stays small,
+ * and touched only once a connection's peer is asked for (c->peer_known
+ * says whether it holds this connection's): an idle connection nobody
+ * logged costs no page here. */
 char *conn_pool_peer(const struct conn *c);
 
 /* C's slot's CONN_POOL_PEER_MAX bytes for the client address of its

@@ -345,7 +345,8 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     wctx.scratch = malloc(WORKER_SCRATCH_AREAS * wctx.scratch_len);
     if (wctx.base == NULL || wctx.pool == NULL || wctx.scratch == NULL
         || timer_init(wctx.base) != RC_OK
-        || conn_pool_init((size_t) cfg->max_connections) != RC_OK) {
+        || conn_pool_init((size_t) cfg->max_connections) != RC_OK
+        || conn_events_init(wctx.base) != RC_OK) {
         log_msg(LOG_CRIT, "cannot set up the worker");
         return 2;
     }
@@ -448,6 +449,7 @@ worker_main(const struct config *cfg, int chan_fd, int id)
     event_free(wctx.load_ev);
     timer_deinit();
     conn_free_cache();
+    conn_events_deinit();
     conn_pool_deinit();
     event_base_free(wctx.base);
     mpool_destroy(wctx.pool);

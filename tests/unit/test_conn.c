@@ -161,7 +161,8 @@ setup_fx(void **state)
     wctx.scratch = malloc(WORKER_SCRATCH_AREAS * wctx.scratch_len);
     if (wctx.root_fd < 0 || wctx.base == NULL || wctx.pool == NULL
         || wctx.scratch == NULL || timer_init(wctx.base) != RC_OK
-        || conn_pool_init((size_t) wctx.cfg.max_connections) != RC_OK)
+        || conn_pool_init((size_t) wctx.cfg.max_connections) != RC_OK
+        || conn_events_init(wctx.base) != RC_OK)
         return -1;
     worker_wire();      /* the router and close hook, as worker_main() */
     wctx.load_ev = evtimer_new(wctx.base, load_cb, NULL);
@@ -184,6 +185,7 @@ teardown_fx(void **state)
     assert_int_equal(wctx.active, 0);
     event_free(wctx.load_ev);
     timer_deinit();
+    conn_events_deinit();
     conn_pool_deinit();
     event_base_free(wctx.base);
     /* every conn buffer went back to the pool */
