@@ -78,6 +78,25 @@ tls_log_error(int level, const char *what)
     log_msg(level, "%s: %s", what, reason);
 }
 
+/* Can this kernel encrypt TLS records itself? Without the "tls" upper
+ * layer protocol (module tls not loaded, or not built), OpenSSL's try on
+ * every connection is two failing setsockopt() calls and nothing more: an
+ * unconnected socket answers ENOENT for an unknown protocol and ENOTCONN
+ * for a known one. */
+static bool
+tls_kernel_tls_available(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool known;
+
+    if (fd < 0)
+        return false;
+    known = setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", 3) == 0
+            || errno != ENOENT;
+    close(fd);
+    return known;
+}
+
 int
 transport_tls_init(const struct config *cfg)
 {
@@ -90,12 +109,17 @@ transport_tls_init(const struct config *cfg)
         return RC_ERR;
     }
 #ifdef SSL_OP_ENABLE_KTLS
-    opts |= SSL_OP_ENABLE_KTLS;
+    if (tls_kernel_tls_available())
+        opts |= SSL_OP_ENABLE_KTLS;
 #endif
     SSL_CTX_set_options(ctx, opts);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS
                           | SSL_MODE_ENABLE_PARTIAL_WRITE
                           | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* whole socket reads instead of a record's header, then its body:
+     * tls_read() still reads until the socket is empty (or the buffer
+     * full), so nothing read ahead waits for an edge */
+    SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_min_proto_version(ctx, config_tls_protocol_on(cfg, "TLSv1.2")
                                        ? TLS1_2_VERSION : TLS1_3_VERSION);
     SSL_CTX_set_max_proto_version(ctx, config_tls_protocol_on(cfg, "TLSv1.3")

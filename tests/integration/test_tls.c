@@ -212,6 +212,34 @@ test_tls_s_client_tls13_alpn(void **state)
     ws->passed = true;
 }
 
+/* Three requests in one write, a 1 MiB file between two pages: the server
+ * reads whole socket buffers through OpenSSL (read-ahead), so the later
+ * requests wait in its buffer, not in the socket, and must be answered
+ * without another edge; the 1 MiB answer spans several wake-ups (the
+ * write budget). */
+static void
+test_tls_pipelined_requests(void **state)
+{
+    struct ws_server *ws = *state;
+    char out[OUT_MAX];
+    int port, rc;
+
+    make_cert(ws->dir, "first");
+    write_files(ws);
+    port = start_tls(ws, "first", NULL);
+    rc = sh(out, sizeof(out), "printf \"GET / HTTP/1.1\\r\\nHost: localhost\\r\\n"
+            "\\r\\nGET /big.bin HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n"
+            "GET / HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n"
+            "\\r\\n\" | openssl s_client -quiet -connect 127.0.0.1:%d "
+            "-servername localhost -ign_eof 2>/dev/null "
+            "| grep -a -o -e \"HTTP/1.1 200\" -e \"hello over https\" | wc -l",
+            port);
+    /* three status lines and two pages */
+    if (rc != 0 || atoi(out) != 5)
+        fail_msg("expected 5 matches, got (rc %d): %s", rc, out);
+    ws->passed = true;
+}
+
 /* Tickets from one worker resume on the other: the ticket keys come from
  * the master. Sequential connections alternate between the two workers
  * (least-loaded, ties round-robin); the debug log shows both served. */
@@ -619,6 +647,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tls_curl_files_byte_for_byte,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_pipelined_requests,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_s_client_tls13_alpn,
                                         setup, teardown),
