@@ -355,9 +355,7 @@ conn_open_tp(int fd, const struct transport_ops *tp)
         goto fail;
     wctx.active++;
     metrics_self->conns[METRICS_CONN_READING]++;
-    timer_set(&c->timer, c->rq->start_us / 1000
-                         + (uint64_t) wctx.cfg.header_timeout);
-    conn_drive(c);
+    conn_drive(c);      /* it arms header_timeout if it has to wait */
     return RC_OK;
 
 fail:
@@ -897,8 +895,7 @@ conn_next_request(struct conn *c, size_t used)
             conn_set_state(c, CONN_CLOSING);
             return;
         }
-        timer_set(&c->timer, now + (uint64_t) wctx.cfg.header_timeout);
-        conn_set_state(c, CONN_READING);
+        conn_set_state(c, CONN_READING);    /* header_timeout if it waits */
         return;
     }
     buf_release(wctx.pool, &c->rbuf);   /* idle conns hold no buffer */
@@ -907,6 +904,18 @@ conn_next_request(struct conn *c, size_t used)
 }
 
 static void conn_run(struct conn *c);
+
+/* C waits for the rest of a request head (or the PROXY header before it):
+ * header_timeout from the request's start. Armed only here, when it has
+ * to wait, so a request that comes whole costs the timer heap nothing: the
+ * keep-alive deadline it leaves in place moves by less than the heap's
+ * slack (timer.h) from one request to the next. */
+static void
+conn_wait_head(struct conn *c)
+{
+    timer_set(&c->timer, c->rq->start_us / 1000
+                         + (uint64_t) wctx.cfg.header_timeout);
+}
 
 void
 conn_drive(struct conn *c)
@@ -942,8 +951,6 @@ conn_run(struct conn *c)
                 conn_set_state(c, CONN_CLOSING);
                 break;
             }
-            timer_set(&c->timer, c->rq->start_us / 1000
-                                 + (uint64_t) wctx.cfg.header_timeout);
             conn_set_state(c, CONN_READING);
             break;
 
@@ -962,14 +969,17 @@ conn_run(struct conn *c)
                     break;
                 }
             }
-            if (!c->readable)
+            if (!c->readable) {
+                conn_wait_head(c);
                 return;
+            }
             rc = conn_read(c);
             if (rc == RC_OK)
                 break;
             if (rc == RC_AGAIN) {
                 if (buf_len(&c->rbuf) == 0)
                     buf_release(wctx.pool, &c->rbuf);   /* nothing came yet */
+                conn_wait_head(c);
                 return;
             }
             if (buf_len(&c->rbuf) > 0)
@@ -983,6 +993,7 @@ conn_run(struct conn *c)
             if (rc == RC_AGAIN) {
                 if (buf_len(&c->rbuf) == 0)
                     buf_release(wctx.pool, &c->rbuf);
+                conn_wait_head(c);
                 return;
             }
             conn_set_state(c, rc == RC_OK ? CONN_READING : CONN_CLOSING);

@@ -196,16 +196,17 @@ http_authority_valid(const char *s, size_t len, bool need_port)
     } else {
         while (i < len && s[i] != ':') {
             unsigned char ch = (unsigned char) s[i];
-            if (ch == '%') {
-                if (i + 2 >= len || http_hex((unsigned char) s[i + 1]) < 0
-                    || http_hex((unsigned char) s[i + 2]) < 0)
-                    return false;
-                i += 3;
-            } else if (http_is_regname_char(ch)) {
-                i++;
-            } else {
-                return false;
+            if (http_cc[ch] & HTTP_CC_REGNAME) {
+                /* the usual case: a run of plain name bytes */
+                do
+                    i++;
+                while (i < len && (http_cc[(unsigned char) s[i]] & HTTP_CC_REGNAME));
+                continue;
             }
+            if (ch != '%' || i + 2 >= len || http_hex((unsigned char) s[i + 1]) < 0
+                || http_hex((unsigned char) s[i + 2]) < 0)
+                return false;
+            i += 3;
         }
         if (i == 0)
             return false;

@@ -31,19 +31,30 @@ txn_method(const struct txn *t)
 const char *
 txn_path(struct txn *t)
 {
+    /* the scratch area holds the path of one request at a time: the last
+     * one decoded, known by its sequence number (unique in this worker),
+     * so the router and the handler decode it once between them */
+    static uint64_t done_seq;
+    static bool done_ok;
     const struct conn *c = conn_of_txn(t);
     char *path = wctx.scratch;
     int n;
 
+    if (c->rq->seq == done_seq)
+        return done_ok ? path : NULL;
+    done_seq = c->rq->seq;
+    done_ok = false;
     if (c->rq->req.path.len == 0) {
         path[0] = '/';
         path[1] = '\0';
+        done_ok = true;
         return path;
     }
     n = http_decode_path(conn_req_ptr(c, c->rq->req.path), c->rq->req.path.len,
                          path);
     if (n < 0 || (size_t) n != strlen(path))    /* bad escape, NUL smuggled in */
         return NULL;
+    done_ok = true;
     return path;
 }
 
