@@ -92,6 +92,54 @@ test_static_cache_directory_index(void **state)
     ws->passed = true;
 }
 
+/* The running server validates its cache with inotify: many hits in a
+ * row make at most one fstatat() per entry and second (the once-a-second
+ * check), where a server checking every hit would make one per hit; the
+ * worker's exit line counts both. A directory renamed on the path is seen
+ * at once as well. */
+static void
+test_static_cache_watched_by_inotify(void **state)
+{
+    struct ws_server *ws = *state;
+    char path[WS_PATH_MAX + 32], moved[WS_PATH_MAX + 32], *log, *line;
+    unsigned long hits = 0, misses = 0, checks = 0;
+    struct http_conn c;
+    int64_t t0, elapsed_ms;
+
+    snprintf(path, sizeof(path), "%s/d/page.txt", ws->root);
+    assert_int_equal(ws_write_text(path, "one\n"), 0);
+    assert_int_equal(ws_start_conf(ws, "processes = 1\nlog_level = info\n"), 0);
+    assert_int_equal(http_conn_open(&c, ws->port), 0);
+    t0 = ws_now_ms();
+    for (int i = 0; i < 200; i++)
+        expect_body(&c, "/d/page.txt", 200, "one\n");
+    elapsed_ms = ws_now_ms() - t0;
+
+    /* the directory goes, another takes its name */
+    snprintf(moved, sizeof(moved), "%s/old", ws->root);
+    snprintf(path, sizeof(path), "%s/d", ws->root);
+    assert_int_equal(rename(path, moved), 0);
+    snprintf(path, sizeof(path), "%s/d/page.txt", ws->root);
+    assert_int_equal(ws_write_text(path, "two\n"), 0);
+    expect_body(&c, "/d/page.txt", 200, "two\n");
+    http_conn_close(&c);
+
+    assert_int_equal(ws_stop(ws), 0);
+    log = ws_read_file(ws->error_log, NULL);
+    assert_non_null(log);
+    line = strstr(log, "file cache: ");
+    if (line == NULL
+        || sscanf(line, "file cache: %lu hits, %lu misses, %lu fstatat() checks",
+                  &hits, &misses, &checks) != 3)
+        fail_msg("no file cache line in the worker's log:\n%s", log);
+    free(log);
+    fprintf(stderr, "%lu hits, %lu misses, %lu fstatat() checks in %lld ms\n",
+            hits, misses, checks, (long long) elapsed_ms);
+    assert_true(hits >= 199);
+    assert_true(checks <= (unsigned long) (elapsed_ms / 1000) + 2);
+    ws->passed = true;
+}
+
 int
 main(void)
 {
@@ -99,6 +147,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_static_cache_changes_are_seen_at_once,
                                         ws_fixture_setup, ws_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_static_cache_directory_index,
+                                        ws_fixture_setup, ws_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_static_cache_watched_by_inotify,
                                         ws_fixture_setup, ws_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
