@@ -24,12 +24,9 @@
 #include "conn_poll.h"
 #include "conn_pool.h"
 #include "defs.h"
-#include "forwarded.h"
 #include "http_response.h"
 #include "log.h"
 #include "metrics.h"
-#include "net.h"
-#include "proxy_proto.h"
 #include "transport.h"
 #include "worker_ctx.h"
 
@@ -246,62 +243,6 @@ conn_resume(struct conn *c)
         conn_drive(c);
 }
 
-const char *
-conn_peer(struct conn *c)
-{
-    char *peer = conn_pool_peer(c);
-
-    if (!c->peer_known) {
-        net_peer_name(c->fd, peer, CONN_POOL_PEER_MAX);
-        c->peer_known = true;
-    }
-    return peer;
-}
-
-/* ---- Trusted proxies ---- */
-
-/* What trusted_proxies make of C's current request, once: nothing unless
- * its head is complete and the peer is trusted; then X-Forwarded-For may
- * name the client and X-Forwarded-Proto say https. */
-static void
-conn_forwarded(struct conn *c)
-{
-    const struct config_cidrs *tp = &wctx.cfg.trusted_proxies;
-    struct conn_req *rq = c->rq;
-
-    rq->fwd = CONN_FWD_DONE;
-    if (rq->parser.state != HTTP_PARSE_DONE
-        || !net_cidr_match(tp->v, tp->n, conn_peer(c)))
-        return;
-    if (rq->req.xfp_https)
-        rq->fwd |= CONN_FWD_HTTPS;
-    if (forwarded_client(c->rbuf.data + c->rbuf.rpos, &rq->req, tp->v, tp->n,
-                         conn_pool_client(c), CONN_POOL_PEER_MAX))
-        rq->fwd |= CONN_FWD_ADDR;
-}
-
-const char *
-conn_client(struct conn *c)
-{
-    if (c->rq == NULL || wctx.cfg.trusted_proxies.n == 0)
-        return conn_peer(c);
-    if (!(c->rq->fwd & CONN_FWD_DONE))
-        conn_forwarded(c);
-    return (c->rq->fwd & CONN_FWD_ADDR) ? conn_pool_client(c) : conn_peer(c);
-}
-
-bool
-conn_is_secure(struct conn *c)
-{
-    if (c->tp->secure)
-        return true;
-    if (c->rq == NULL || wctx.cfg.trusted_proxies.n == 0)
-        return false;
-    if (!(c->rq->fwd & CONN_FWD_DONE))
-        conn_forwarded(c);
-    return (c->rq->fwd & CONN_FWD_HTTPS) != 0;
-}
-
 /* ---- Open and close ---- */
 
 static const char conn_503[] =
@@ -437,9 +378,7 @@ conn_close(struct conn *c)
 
 /* ---- I/O steps ---- */
 
-/* Read once into rbuf. RC_OK (bytes arrived), RC_AGAIN, RC_DONE (EOF) or
- * RC_ERR. */
-static int
+int
 conn_read(struct conn *c)
 {
     ssize_t n;
@@ -564,53 +503,6 @@ conn_linger(struct conn *c)
 }
 
 /* ---- Request life cycle ---- */
-
-/* proxy_protocol: take the PROXY header off the front of the connection;
- * it sets the peer address (conn_peer()) unless it is a LOCAL or UNKNOWN
- * one. RC_OK once it is gone (whatever came with it is the request),
- * RC_AGAIN, or RC_ERR when the connection must close (logged once). */
-static int
-conn_proxy(struct conn *c)
-{
-    struct proxy_proto_hdr h;
-    const char *why = NULL;
-    int rc;
-
-    for (;;) {
-        rc = buf_len(&c->rbuf) == 0 ? RC_AGAIN
-             : proxy_proto_parse(c->rbuf.data + c->rbuf.rpos,
-                                 buf_len(&c->rbuf), &h, &why);
-        if (rc == RC_OK)
-            break;
-        if (rc == RC_ERR) {
-            log_msg(LOG_INFO, "fd %d: closing a connection without a valid "
-                    "PROXY protocol header: %s", c->fd, why);
-            return RC_ERR;
-        }
-        if (!c->readable)
-            return RC_AGAIN;
-        rc = conn_read(c);
-        if (rc == RC_AGAIN)
-            return RC_AGAIN;
-        if (rc != RC_OK) {
-            log_msg(LOG_INFO, "fd %d: connection closed before its PROXY "
-                    "protocol header was complete", c->fd);
-            return RC_ERR;
-        }
-    }
-    /* no address (LOCAL, UNKNOWN): the socket's peer, asked now, while
-     * the proxy is surely still connected (a health check hangs up as soon
-     * as it has its answer, before the access log asks) */
-    c->peer_known = h.has_addr
-                    && proxy_proto_addr_text(&h, conn_pool_peer(c),
-                                             CONN_POOL_PEER_MAX) == RC_OK;
-    if (!c->peer_known)
-        (void) conn_peer(c);
-    c->rbuf.rpos += h.len;
-    if (buf_len(&c->rbuf) == 0)
-        buf_release(wctx.pool, &c->rbuf);
-    return RC_OK;
-}
 
 static void
 conn_fail(struct conn *c, int status)

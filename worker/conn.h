@@ -284,6 +284,16 @@ const char *conn_client(struct conn *c);
  * in trusted_proxies says (X-Forwarded-Proto: https) that it did? */
 bool conn_is_secure(struct conn *c);
 
+/* Read once into C's rbuf. RC_OK (bytes arrived), RC_AGAIN, RC_DONE (EOF)
+ * or RC_ERR. (conn.c; for the steps in conn_addr.c too) */
+int conn_read(struct conn *c);
+
+/* proxy_protocol (conn_addr.c): take the PROXY header off the front of the connection;
+ * it sets the peer address (conn_peer()) unless it is a LOCAL or UNKNOWN
+ * one. RC_OK once it is gone (whatever came with it is the request),
+ * RC_AGAIN, or RC_ERR when the connection must close (logged once). */
+int conn_proxy(struct conn *c);
+
 /* Slice of the current request as a pointer. */
 static inline const char *
 conn_req_ptr(const struct conn *c, struct http_slice s)

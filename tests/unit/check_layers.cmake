@@ -13,7 +13,7 @@ set(L_base      worker_ctx http_parse http_response http_util timer file_cache f
                 redis_client redis_lookup redis_sentinel crypt_pool access_log
                 proxy_proto forwarded)
 set(L_transport transport transport_plain transport_tls)
-set(L_conn      conn conn_respond conn_pool conn_poll)
+set(L_conn      conn conn_addr conn_respond conn_pool conn_poll)
 set(L_txn       txn)
 set(L_handlers  static_file session session_lua form_page status)
 set(L_router    router)
