@@ -24,9 +24,12 @@
 #                  of tests/bench
 #   --rounds N     rounds per scenario (default 5, --quick 2); --pairs is
 #                  the old name and still accepted
-#   --syscalls     also, for scenarios 1, 2 and 4: strace -c -f on every
-#                  process of each server (by the pids started here) for a
-#                  few seconds of load; syscalls per request to syscalls.txt
+#   --syscalls     also, in a full run after scenario 5: for scenarios 1, 2
+#                  and 4 on every server of them, strace -c -f attached by
+#                  pid to each process of the server's tree while wrk runs
+#                  min(duration, 5) s; calls of each syscall / requests
+#                  wrk counted meanwhile, to syscalls.txt (not recorded as
+#                  measurements: strace slows every server down)
 #
 # Scenarios (servers: A = ours, peers and minimal; P = ours and peers)
 #   1  keep-alive, 1 KiB page, 100 connections (A)        requests/s
@@ -61,8 +64,10 @@
 #   workers, helpers such as h2o's neverbleed process; threads count
 #   within their process) over the run, divided by the requests wrk
 #   counted (the clock-tick resolution is 10 ms). In scenarios 1, 2, 4 and
-#   12 every server's rate and CPU per request are also given as a
-#   percentage of the minimal server's (median of per-round ratios).
+#   12 every server's rate (median of per-round ratios) and CPU per request
+#   (ratio of the medians) are also given as a percentage of the minimal
+#   server's. A full run goes 1, 2, 3, 4, 12, 5, (--syscalls), 6, 8, 9,
+#   10, 7.
 #
 # The minimal server: N forked processes (N = --processes), each with its
 # own SO_REUSEPORT listen socket and epoll loop; a fixed 1 KiB "200 OK"
