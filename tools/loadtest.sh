@@ -619,7 +619,10 @@ pick_ports() {
     for _ in 1 2 3 4 5; do
         a=$(pick_port); b=$(pick_port); c=$(pick_port)
         if [ "$a" != "$b" ] && [ "$a" != "$c" ] && [ "$b" != "$c" ]; then
-            sport[$1]=$a; stls[$1]=$b; nginx_check_port=$c
+            sport[$1]=$a; stls[$1]=$b
+            # only nginx has the check port; another server's (re)start
+            # must not move it away from the nginx that listens on it
+            [ "$1" != nginx ] || nginx_check_port=$c
             return 0
         fi
     done
