@@ -13,6 +13,10 @@ WEBSERVER_PKGS_RUN="redis-server"
 # prometheus, checks /metrics; redis-sentinel for the Sentinel failover
 # tests and tools/failover_time.sh)
 WEBSERVER_PKGS_TEST="python3 curl gzip brotli openssl haproxy wrk prometheus redis-sentinel"
+# tools/loadtest.sh and tests/bench: the load generator and the peers it
+# measures against (lighttpd's TLS module is a package of its own), the
+# chart, and strace for --syscalls; the script installs only what is missing
+WEBSERVER_PKGS_LOADTEST="wrk nginx lighttpd lighttpd-mod-openssl h2o gnuplot-nox strace"
 # the browser tests (tests/e2e): Debian's Chromium, driven from Node.js
 WEBSERVER_PKGS_E2E="chromium"
 
