@@ -1871,7 +1871,7 @@ set arrow 1 from graph 0, first 1.0 to graph 1, first 1.0 nohead front lc rgb "#
 colours = "$colours"
 nc = $ncols
 plot for [i=2:nc+1] "$out/chart.dat" using i:xtic(1) title columnheader(i) lc rgb word(colours, i-1), \
-     for [i=2:nc+1] "" skip 1 using (\$0 + (i - 2 - (nc - 1) / 2.0) / (nc + 1)):(column(i) > 2.5 ? 2.5 : column(i)):(sprintf("%.2f", column(i))) with labels rotate by 90 left offset 0,0.3 font ",8" notitle
+     for [i=2:nc+1] "" skip 1 using (\$0 + (i - 2 - (nc - 1) / 2.0) / (nc + 1)):(column(i) > 2.2 ? 2.2 : column(i)):(sprintf("%.2f", column(i))) with labels rotate by 90 left offset 0,0.3 font ",8" notitle
 EOG
 then
     note "gnuplot failed, see $out/gnuplot.log"
