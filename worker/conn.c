@@ -378,7 +378,9 @@ conn_close(struct conn *c)
 
 /* ---- I/O steps ---- */
 
-int
+/* Read once into C's rbuf. RC_OK (bytes arrived), RC_AGAIN, RC_DONE (EOF)
+ * or RC_ERR. */
+static int
 conn_read(struct conn *c)
 {
     ssize_t n;
@@ -402,6 +404,21 @@ conn_read(struct conn *c)
     if (n == RC_AGAIN)
         c->readable = false;
     return (int) n;
+}
+
+int
+conn_read_more(struct conn *c, const char *cut)
+{
+    int rc;
+
+    if (!c->readable)
+        return RC_AGAIN;
+    rc = conn_read(c);
+    if (rc == RC_OK || rc == RC_AGAIN)
+        return rc;
+    if (cut != NULL)
+        log_msg(LOG_INFO, "fd %d: client closed the connection %s", c->fd, cut);
+    return RC_ERR;
 }
 
 /* A write or sendfile did not go through (RC_AGAIN: the socket is full,
@@ -615,16 +632,9 @@ conn_read_body(struct conn *c)
                 && buf_reserve(wctx.pool, &c->rbuf, 4096) != RC_OK)
                 return RC_ERR;
         }
-        if (!c->readable)
-            return RC_AGAIN;
-        rc = conn_read(c);
-        if (rc == RC_AGAIN)
-            return RC_AGAIN;
-        if (rc != RC_OK) {
-            log_msg(LOG_INFO, "fd %d: client closed the connection while "
-                    "sending the body", c->fd);
-            return RC_ERR;
-        }
+        rc = conn_read_more(c, "while sending the body");
+        if (rc != RC_OK)
+            return rc;
     }
 }
 
@@ -690,14 +700,9 @@ conn_discard(struct conn *c)
             if (rc == RC_OK)
                 return RC_OK;
         }
-        if (!c->readable)
-            return RC_AGAIN;
-        rc = conn_read(c);
-        if (rc == RC_OK)
-            continue;
-        if (rc == RC_AGAIN)
-            return RC_AGAIN;
-        return RC_ERR;
+        rc = conn_read_more(c, NULL);
+        if (rc != RC_OK)
+            return rc;
     }
 }
 

@@ -284,9 +284,11 @@ const char *conn_client(struct conn *c);
  * in trusted_proxies says (X-Forwarded-Proto: https) that it did? */
 bool conn_is_secure(struct conn *c);
 
-/* Read once into C's rbuf. RC_OK (bytes arrived), RC_AGAIN, RC_DONE (EOF)
- * or RC_ERR. (conn.c; for the steps in conn_addr.c too) */
-int conn_read(struct conn *c);
+/* The step of a read loop that needs more bytes: RC_AGAIN while C's socket
+ * has none (the edge is used up), RC_OK once more came, RC_ERR when the
+ * client closed or the read failed (logged at INFO as "client closed the
+ * connection CUT", unless CUT is NULL). (conn.c) */
+int conn_read_more(struct conn *c, const char *cut);
 
 /* proxy_protocol (conn_addr.c): take the PROXY header off the front of the connection;
  * it sets the peer address (conn_peer()) unless it is a LOCAL or UNKNOWN

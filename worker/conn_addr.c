@@ -89,16 +89,10 @@ conn_proxy(struct conn *c)
                     "PROXY protocol header: %s", c->fd, why);
             return RC_ERR;
         }
-        if (!c->readable)
-            return RC_AGAIN;
-        rc = conn_read(c);
-        if (rc == RC_AGAIN)
-            return RC_AGAIN;
-        if (rc != RC_OK) {
-            log_msg(LOG_INFO, "fd %d: connection closed before its PROXY "
-                    "protocol header was complete", c->fd);
-            return RC_ERR;
-        }
+        rc = conn_read_more(c, "before its PROXY protocol header was "
+                            "complete");
+        if (rc != RC_OK)
+            return rc;
     }
     /* no address (LOCAL, UNKNOWN): the socket's peer, asked now, while
      * the proxy is surely still connected (a health check hangs up as soon
