@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "http_chunked.h"
 #include "http_parse.h"
 #include "timer.h"
 #include "transport.h"

@@ -4,8 +4,8 @@
  * Every complete line is checked as soon as it arrives, so any split of the
  * same bytes gives the same result. Fields are slices (offset, length)
  * relative to that first byte, so they survive the buffer moving.
- * Also: percent-decoding of the path, chunked body decoding, Range and
- * HTTP-date parsing.
+ * Also: percent-decoding of the path, Range and HTTP-date parsing (chunked
+ * bodies: http_chunked.h).
  * SPDX-License-Identifier: MIT */
 #ifndef WORKER_HTTP_PARSE_H
 #define WORKER_HTTP_PARSE_H
@@ -115,33 +115,6 @@ int http_decode_form(const char *in, size_t len, char *out);
  * value does not fit. */
 int http_decode_form_cap(const char *in, size_t len, char *out, size_t cap);
 
-/* ---- Chunked bodies ---- */
-
-struct http_chunked {
-    uint8_t  state;
-    uint64_t size;          /* of the chunk being read */
-    uint64_t total;         /* decoded bytes so far */
-    uint32_t line;          /* bytes of the current size/trailer line */
-    uint32_t trailer;       /* bytes of the trailer section so far */
-    uint32_t trailer_max;   /* 0: no limit but the per-line one */
-};
-
-void http_chunked_init(struct http_chunked *c);
-
-/* Limit the trailer section (the lines after the last chunk, final CRLF
- * included) to MAX bytes; beyond it, decoding returns 431. */
-void http_chunked_set_trailer_max(struct http_chunked *c, size_t max);
-
-/* Decode IN[0, LEN) into OUT (OUT <= IN is allowed: it works in place).
- * *consumed bytes of input were used, *produced bytes written (both 0 on an
- * error return). Returns RC_OK
- * at the end of the body (last chunk and trailers read), RC_AGAIN when it
- * needs more input, 400 on a syntax error, 413 once the body would exceed
- * MAX_BODY, 431 once the trailers exceed their limit. */
-int http_chunked_decode(struct http_chunked *c, char *out, const char *in,
-                        size_t len, size_t *consumed, size_t *produced,
-                        uint64_t max_body);
-
 /* ---- Range, dates ---- */
 
 /* Most ranges a multipart answer carries (after coalescing), and most
@@ -170,5 +143,25 @@ int http_parse_range_set(const char *s, size_t len, off_t size,
 /* Parse an HTTP-date (IMF-fixdate, RFC 850 or asctime). Returns RC_OK with
  * *t set, or RC_ERR. */
 int http_parse_date(const char *s, size_t len, time_t *t);
+
+/* RFC 5234 CTL: a control byte (what a request line and a field value
+ * may not hold; HTAB aside in values). */
+static inline bool
+http_is_ctl(unsigned char ch)
+{
+    return ch < 0x20 || ch == 0x7f;
+}
+
+/* The value of hex digit CH, or -1. */
+static inline int
+http_hex(unsigned char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch |= 0x20;
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1;
+}
 
 #endif

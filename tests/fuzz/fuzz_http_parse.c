@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "defs.h"
+#include "http_chunked.h"
 #include "http_parse.h"
 
 #define FUZZ_MAX_LEN      8192    /* longer inputs add nothing but time */

@@ -9,7 +9,7 @@
 cmake_minimum_required(VERSION 3.20)
 
 # layer -> the modules (file names without extension) in it
-set(L_base      worker_ctx http_parse http_response http_util timer file_cache file_watch site_nav
+set(L_base      worker_ctx http_parse http_response http_util timer file_cache file_watch site_nav http_chunked
                 redis_client redis_lookup redis_sentinel crypt_pool access_log
                 proxy_proto forwarded)
 set(L_transport transport transport_plain transport_tls)

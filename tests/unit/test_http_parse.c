@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "defs.h"
+#include "http_chunked.h"
 #include "http_parse.h"
 
 /* The tables below start every case from "don't care" defaults and then

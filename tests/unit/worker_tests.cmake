@@ -3,9 +3,11 @@
 # straight in so the tests need neither libevent nor hiredis.
 # SPDX-License-Identifier: MIT
 
-# http_parse.c: request parser, decoding, chunked bodies, Range, dates.
+# http_parse.c: request parser, decoding, Range, dates; http_chunked.c:
+# chunked bodies.
 add_unit_test(test_http_parse
-    SOURCES test_http_parse.c ${PROJECT_SOURCE_DIR}/worker/http_parse.c)
+    SOURCES test_http_parse.c ${PROJECT_SOURCE_DIR}/worker/http_parse.c
+            ${PROJECT_SOURCE_DIR}/worker/http_chunked.c)
 target_include_directories(test_http_parse PRIVATE
     ${PROJECT_SOURCE_DIR}/worker ${PROJECT_SOURCE_DIR}/common)
 
