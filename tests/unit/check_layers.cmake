@@ -15,7 +15,7 @@ set(L_base      worker_ctx http_parse http_response http_util timer file_cache f
 set(L_transport transport transport_plain transport_tls)
 set(L_conn      conn conn_addr conn_respond conn_pool conn_poll)
 set(L_txn       txn)
-set(L_handlers  static_file session session_lua form_page status)
+set(L_handlers  static_file static_cond session session_lua form_page status)
 set(L_router    router)
 set(L_worker    worker)
 
