@@ -36,6 +36,11 @@ int master_listen(const struct config *cfg);
  * RC_ERR (logged). */
 int master_listen_tls(struct config *cfg);
 
+/* Write PORT to the file PATH ("": none) atomically (tests poll for it);
+ * a failure is logged, not fatal. master_write_port_file(): to CFG's port_file. (master_config.c) */
+void master_write_port_path(const char *path, int port);
+void master_write_port_file(const struct config *cfg, int port);
+
 /* Block the signals the master handles (HUP, QUIT, TERM, INT, USR1, CHLD)
  * until master_run() watches them. Call first thing in main(). */
 void master_block_signals(void);
