@@ -36,7 +36,9 @@ conn_status_breaks_framing(int status)
     }
 }
 
-/* Strict-Transport-Security for TLS answers (hsts), or NULL. */
+/* Strict-Transport-Security for TLS answers (hsts), or NULL. The line
+ * is the same for the worker's whole life (its config does not change):
+ * formatted on the first TLS answer, not on each. */
 static const char *
 conn_hsts(const struct conn *c)
 {
@@ -44,8 +46,10 @@ conn_hsts(const struct conn *c)
 
     if (!c->tp->secure || wctx.cfg.hsts <= 0)
         return NULL;
-    snprintf(line, sizeof(line), "Strict-Transport-Security: max-age=%lld\r\n",
-             (long long) (wctx.cfg.hsts / 1000));
+    if (line[0] == '\0')
+        snprintf(line, sizeof(line),
+                 "Strict-Transport-Security: max-age=%lld\r\n",
+                 (long long) (wctx.cfg.hsts / 1000));
     return line;
 }
 
